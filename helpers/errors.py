@@ -1,0 +1,89 @@
+"""Turning a failure into one line that says what happened and what to do about it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import openai
+
+from .config import PRACTICE_BASE_URL, redact
+
+START_PRACTICE = "start the practice server (python -m helpers serve, or make lab) or set OPENAI_BASE_URL to your server"
+
+
+def _where(error: BaseException) -> str:
+    request = getattr(error, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    return f" ({url})" if url else ""
+
+
+def _server_message(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(body.get("message"), str):
+            return body["message"]
+    return error.message
+
+
+def explain(error: BaseException, api_key: str | None = None) -> str:
+    """One line: what went wrong, and the fix. Never contains the API key."""
+    return redact(_explain(error), api_key)
+
+
+def _explain(error: BaseException) -> str:
+    if isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
+        return "Stopped: the connection was closed and the text so far is kept."
+    if isinstance(error, openai.APITimeoutError):
+        return (
+            f"Timed out waiting for the server{_where(error)}: it may be busy or stalled. Try again, or allow "
+            "longer with helpers.client(timeout=120)."
+        )
+    if isinstance(error, openai.APIConnectionError):
+        cause = repr(error.__cause__ or "")
+        if "refused" in cause.lower() or "ConnectError" in cause:
+            return f"Could not connect{_where(error)}: nothing is listening there. Fix: {START_PRACTICE}."
+        return (
+            f"The connection broke{_where(error)} before the reply was complete (the server closed it or the "
+            "network dropped). The text received so far is kept; try again."
+        )
+    if isinstance(error, openai.AuthenticationError):
+        return (
+            "The server rejected the API key (401). Fix: set OPENAI_API_KEY to the key this server expects "
+            "(in workshop mode, the instructor's key)."
+        )
+    if isinstance(error, openai.PermissionDeniedError):
+        return f"The key is not allowed to do this (403): {_server_message(error)}"
+    if isinstance(error, openai.NotFoundError):
+        message = _server_message(error)
+        code = error.code or ""
+        if code == "model_not_found" or "model" in message.lower():
+            return (
+                f"This server has no such model (404): {message} Fix: pick one from client.models.list() "
+                "and set OPENAI_MODEL."
+            )
+        return (
+            f"Not found (404){_where(error)}: the base URL probably lacks /v1. Fix: set OPENAI_BASE_URL to "
+            f"something like {PRACTICE_BASE_URL}."
+        )
+    if isinstance(error, openai.RateLimitError):
+        return (
+            "Rate limited (429), even after the client's automatic retries. Wait a little and try again, "
+            "or send fewer requests at once."
+        )
+    if isinstance(error, openai.InternalServerError):
+        return (
+            f"The server failed ({error.status_code}): {_server_message(error)} The client already retried; "
+            "try again later."
+        )
+    if isinstance(error, openai.BadRequestError):
+        return f"The server refused the request (400): {_server_message(error)}"
+    if isinstance(error, openai.APIStatusError):
+        return f"The server answered {error.status_code}: {_server_message(error)}"
+    if isinstance(error, openai.APIError):  # an error event inside a stream
+        return f"The server sent an error in the middle of the reply: {error.message} The text so far is kept."
+    if isinstance(error, ValueError):  # ConfigError and friends carry their own fix
+        return str(error)
+    return f"{type(error).__name__}: {error}"

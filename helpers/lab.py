@@ -1,0 +1,67 @@
+"""`python -m helpers lab`: the practice server (unless one already answers) and JupyterLab."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PRACTICE_PORT = 1337
+
+
+def server_answers(base_url: str, timeout: float = 2.0) -> bool | None:
+    """True: an OpenAI-compatible server answers. False: something else does. None: nothing listens."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/models", timeout=timeout) as response:
+            return isinstance(json.load(response).get("data"), list)
+    except urllib.error.HTTPError as error:  # 401 from a server that wants a key is still compatible
+        try:
+            return "error" in json.load(error)
+        except ValueError:
+            return False
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def start_practice_server(port: int = PRACTICE_PORT) -> subprocess.Popen | None:
+    """Start the practice server in the background unless a compatible server already answers."""
+    base_url = f"http://localhost:{port}/v1"
+    state = server_answers(base_url)
+    if state:
+        print(f"A compatible server already answers at {base_url}: using it.", flush=True)
+        return None
+    if state is False:
+        raise SystemExit(f"Port {port} is taken by something that is not an OpenAI-compatible server. "
+                         f"Stop it, or run the practice server elsewhere: python -m helpers serve --port 1338")
+    process = subprocess.Popen([sys.executable, "-m", "helpers", "serve", "--port", str(port)])
+    for _ in range(100):
+        if server_answers(base_url, timeout=0.5):
+            return process
+        if process.poll() is not None:
+            raise SystemExit(f"The practice server did not start (exit code {process.returncode}).")
+        time.sleep(0.1)
+    process.terminate()
+    raise SystemExit("The practice server did not answer within 10 s.")
+
+
+def notebooks_dir() -> Path:
+    here = Path.cwd() / "notebooks"
+    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def lab(extra_args: list[str] | None = None) -> int:
+    server = start_practice_server()
+    try:
+        command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", *(extra_args or [])]
+        print("Starting JupyterLab; open the URL it prints below (Ctrl-C stops both).", flush=True)
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)

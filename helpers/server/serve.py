@@ -1,0 +1,65 @@
+"""Running the practice server with uvicorn, safely: loopback by default, a key for a room."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+
+import uvicorn
+
+from .app import create_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 1337
+
+
+class RefusedToStart(SystemExit):
+    """The server was asked to do something unsafe and explains why instead of starting."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _QuietDeliberateDrops(logging.Filter):
+    """uvicorn reports an unfinished response as an error; the 'disconnect' fault does that on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing response" not in record.getMessage()
+
+
+def base_url(host: str, port: int) -> str:
+    shown = "localhost" if host in ("127.0.0.1", "localhost") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/v1"
+
+
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    tokens_per_second: float = 30.0,
+    api_key: str | None = None,
+    access_log: bool = True,
+) -> None:
+    """Serve until Ctrl-C. A host other than loopback needs an API key (workshop mode)."""
+    if not is_loopback(host) and not api_key:
+        raise RefusedToStart(
+            f"Refusing to listen on {host} without --api-key: anyone on the network could use this server. "
+            "For a workshop, run: python -m helpers serve --host 0.0.0.0 --api-key SOME-SHARED-WORD"
+        )
+    app = create_app(tokens_per_second=tokens_per_second, api_key=api_key)
+    logging.getLogger("uvicorn.error").addFilter(_QuietDeliberateDrops())
+    mode = "workshop mode, key required" if api_key else "no key needed"
+    print(f"Practice server: set OPENAI_BASE_URL={base_url(host, port)} ({mode}). Ctrl-C stops it.", flush=True)
+    if not is_loopback(host):
+        print("Students set OPENAI_BASE_URL to this machine's address on the room's network, and OPENAI_API_KEY "
+              "to the key you chose.", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, timeout_graceful_shutdown=2)
+    sys.stdout.flush()
