@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import openai
 
@@ -59,7 +60,7 @@ def _explain(error: BaseException) -> str:
     if isinstance(error, openai.NotFoundError):
         message = _server_message(error)
         code = error.code or ""
-        if code == "model_not_found" or "model" in message.lower():
+        if code == "model_not_found" or getattr(error, "param", None) == "model" or re.search(r"\bmodel\b", message, re.I):
             return (
                 f"This server has no such model (404): {message} Fix: pick one from client.models.list() "
                 "and set OPENAI_MODEL."

@@ -64,7 +64,7 @@ def test_missing_v1_404_points_at_the_base_url(practice_server):
     client = client_for(practice_server.root_url + "/api", max_retries=0)
     with pytest.raises(openai.NotFoundError) as caught:
         helpers.complete("hi", client=client)
-    assert "/v1" in helpers.explain(caught.value)
+    assert "lacks /v1" in helpers.explain(caught.value)
 
 
 def test_explanations_never_carry_a_key():

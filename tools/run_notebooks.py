@@ -28,6 +28,7 @@ def run_notebook(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
         record_timing=False,
+        coalesce_streams=True,
     )
     started = time.perf_counter()
     client.execute()
@@ -37,7 +38,7 @@ def run_notebook(path: Path) -> float:
 
 def main(paths: list[str]) -> int:
     with running_server(tokens_per_second=0) as server:
-        os.environ.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="practice", OPENAI_MODEL="practice")
+        os.environ.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="not-needed", OPENAI_MODEL="practice")
         for path in map(Path, paths):
             seconds = run_notebook(path)
             print(f"{path}: {seconds:.1f} s", flush=True)

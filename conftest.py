@@ -1,5 +1,6 @@
 """Shared fixtures. One practice server runs for the whole session; notebook kernels find it
-through OPENAI_BASE_URL, set here before any kernel starts."""
+through OPENAI_BASE_URL, set here (at the root, so `pytest notebooks/x.ipynb` works too) before
+any kernel starts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from helpers.server import create_app
 _SESSION_SERVER = ServerThread(create_app(tokens_per_second=0)).start()
 os.environ.update(
     OPENAI_BASE_URL=_SESSION_SERVER.base_url,
-    OPENAI_API_KEY="practice",
+    OPENAI_API_KEY="not-needed",
     OPENAI_MODEL="practice",
 )
 
