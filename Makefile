@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Slow suites keep their venvs outside the checkout so that every clone (and CI) reuses them.
 CACHE ?= $(HOME)/.cache/openai-jupyter-tutorial
 
-.PHONY: lab test notebooks bench test-browser test-real test-legacy handouts lock clean
+.PHONY: lab test notebooks bench test-browser test-real test-legacy handouts test-handouts lock clean
 
 # (Re)create the venv when it is missing, broken, or older than the dependency files.
 $(STAMP): pyproject.toml constraints.txt
@@ -26,7 +26,8 @@ notebooks: $(STAMP)  ## re-run every notebook against a fresh practice server an
 
 bench: $(STAMP)  ## benchmarks (figures go in the README)
 	$(PY) tests/bench/bench_server.py
-	$(PY) tests/bench/bench_display.py
+	$(PY) tests/bench/bench_display.py --paced
+	$(PY) tests/bench/load_workshop.py
 
 test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its own venv
 	@$(CACHE)/venv-legacy/bin/python -c "import openai; assert openai.__version__ == '0.28.1'" 2>/dev/null || \
@@ -46,6 +47,10 @@ test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (f
 
 handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/handouts/
 	$(PY) tools/handouts.py notebooks dist/handouts
+
+test-handouts: $(STAMP)  ## handouts: streamed text on every page, offline in Debian's Chromium, the PDF
+	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
+	$(PY) -m pytest tests/handouts
 
 lock:  ## pin what `make test` installs (after changing pyproject.toml)
 	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)

@@ -130,6 +130,10 @@ class Handout:
     page: Path
     title: str
 
+    @property
+    def number(self) -> int:
+        return int(self.notebook.name[:2])
+
 
 @dataclass
 class Build:
@@ -415,7 +419,7 @@ def course_page(pages: list[tuple[Handout, BeautifulSoup]], title: str) -> Beaut
     contents.append(heading)
     listing = course.new_tag("ol")
     for handout, _soup in pages:
-        item = course.new_tag("li")
+        item = course.new_tag("li", value=str(handout.number))
         link = course.new_tag("a", href=f"#{handout.page.stem}")
         link.string = handout.title
         item.append(link)
@@ -443,6 +447,8 @@ def course_page(pages: list[tuple[Handout, BeautifulSoup]], title: str) -> Beaut
                 link["href"] = f"#{target}--{parts.fragment}" if parts.fragment else f"#{target}"
         for details in source.find_all("details"):
             details["open"] = ""  # on paper, solutions are printed
+            if details.summary is not None:
+                details.summary.string = details.summary.get_text().replace(" (click to show)", "")
         for child in list(source.children):
             section.append(child.extract())
         main.append(section)
@@ -550,7 +556,8 @@ def build(source: Path, out: Path, *, pdf: bool = True, chromium: str = CHROMIUM
             result.pdf_pages = count_pdf_pages(result.pdf)
 
     items = "\n".join(
-        f'<li><a href="{html.escape(h.page.name)}">{html.escape(h.title)}</a></li>' for h in result.handouts
+        f'<li value="{h.number}"><a href="{html.escape(h.page.name)}">{html.escape(h.title)}</a></li>'
+        for h in result.handouts
     )
     pdf_link = ', and <a href="course.pdf">as a PDF</a> to print' if result.pdf else ""
     result.index = out / "index.html"
