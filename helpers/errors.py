@@ -18,6 +18,16 @@ def _where(error: BaseException) -> str:
     return f" ({url})" if url else ""
 
 
+def _retries(error: openai.APIStatusError) -> str:
+    """How many times the client already retried, from the header it sends on every attempt."""
+    count = error.response.request.headers.get("x-stainless-retry-count")
+    if count is None:
+        return ""
+    if count == "0":
+        return " (automatic retries were off)"
+    return f" after {count} automatic {'retry' if count == '1' else 'retries'}"
+
+
 def _server_message(error: openai.APIStatusError) -> str:
     body = error.body
     if isinstance(body, dict):
@@ -70,15 +80,9 @@ def _explain(error: BaseException) -> str:
             f"something like {PRACTICE_BASE_URL}."
         )
     if isinstance(error, openai.RateLimitError):
-        return (
-            "Rate limited (429), even after the client's automatic retries. Wait a little and try again, "
-            "or send fewer requests at once."
-        )
+        return f"Rate limited (429){_retries(error)}. Wait a little and try again, or send fewer requests at once."
     if isinstance(error, openai.InternalServerError):
-        return (
-            f"The server failed ({error.status_code}): {_server_message(error)} The client already retried; "
-            "try again later."
-        )
+        return f"The server failed ({error.status_code}){_retries(error)}: {_server_message(error)} Try again later."
     if isinstance(error, openai.BadRequestError):
         return f"The server refused the request (400): {_server_message(error)}"
     if isinstance(error, openai.APIStatusError):

@@ -24,9 +24,9 @@ def client_for(base_url: str, **options) -> openai.OpenAI:
     [
         ("401", "OPENAI_API_KEY"),
         ("404", "OPENAI_MODEL"),
-        ("429", "Rate limited (429)"),
-        ("500", "The server failed (500)"),
-        ("503", "The server failed (503)"),
+        ("429", "Rate limited (429) (automatic retries were off)"),
+        ("500", "The server failed (500) (automatic retries were off)"),
+        ("503", "The server failed (503) (automatic retries were off)"),
     ],
 )
 def test_status_faults_are_explained(practice_server, fault, expected):
@@ -35,6 +35,13 @@ def test_status_faults_are_explained(practice_server, fault, expected):
         helpers.complete("hi", client=client, extra_headers={"X-Practice-Fault": fault})
     explanation = helpers.explain(caught.value)
     assert expected in explanation and "\n" not in explanation
+
+
+def test_explanations_count_the_retries(practice_server):
+    with pytest.raises(openai.RateLimitError) as caught:
+        helpers.complete("hi", client=client_for(practice_server.base_url, max_retries=1),
+                         extra_headers={"X-Practice-Fault": "429=0.1"})
+    assert "after 1 automatic retry" in helpers.explain(caught.value)
 
 
 def test_stall_becomes_a_timeout_explanation(practice_server):

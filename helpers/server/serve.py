@@ -34,6 +34,13 @@ class _QuietDeliberateDrops(logging.Filter):
         return "returned without completing response" not in record.getMessage()
 
 
+def quiet_deliberate_drops() -> None:
+    """Install the filter once per process."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietDeliberateDrops) for f in logger.filters):
+        logger.addFilter(_QuietDeliberateDrops())
+
+
 def base_url(host: str, port: int) -> str:
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     if ":" in shown:
@@ -55,7 +62,7 @@ def serve(
             "For a workshop, run: python -m helpers serve --host 0.0.0.0 --api-key SOME-SHARED-WORD"
         )
     app = create_app(tokens_per_second=tokens_per_second, api_key=api_key)
-    logging.getLogger("uvicorn.error").addFilter(_QuietDeliberateDrops())
+    quiet_deliberate_drops()
     mode = "workshop mode, key required" if api_key else "no key needed"
     print(f"Practice server: set OPENAI_BASE_URL={base_url(host, port)} ({mode}). Ctrl-C stops it.", flush=True)
     if not is_loopback(host):

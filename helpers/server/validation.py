@@ -41,7 +41,7 @@ def _wrong_type(param: str, expected: str, value: Any) -> APIError:
 def parse_json(raw: bytes) -> dict:
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise bad_request(
             f"We could not parse the JSON body of your request ({error}). "
             "The body should be a JSON object; check quotes, commas and brackets."
