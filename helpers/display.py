@@ -20,6 +20,7 @@ from typing import Sequence
 
 import ipywidgets as widgets
 import openai
+from IPython import get_ipython
 from IPython.display import Markdown, display
 
 from . import chat
@@ -47,10 +48,12 @@ class StreamView:
         """Send the pieces that arrived since the last refresh, and the status line."""
         new = "".join(result.pieces[self.shown :])
         self.shown = len(result.pieces)
-        if new:
+        if new and _in_cell():
             with self.output:
                 sys.stdout.write(new)
                 sys.stdout.flush()
+        elif new:  # from a widget callback: through the widget's state, the whole text so far each time
+            self.output.outputs = ({"output_type": "stream", "name": "stdout", "text": result.text},)
         elapsed = time.perf_counter() - result.started
         self.status.value = (
             f"<code>{state} · {len(result.pieces)} tokens · {_rate(result, elapsed):.1f} tok/s · {elapsed:.1f} s</code>"
@@ -67,10 +70,23 @@ class StreamView:
         else:
             ending = f"✓ {html.escape(result.summary())}"
         self.status.value = f"<code>{ending}</code>"
-        if markdown and result.text:
+        if markdown and result.text and _in_cell():
             self.output.clear_output(wait=True)
             with self.output:
                 display(Markdown(result.text))
+        elif markdown and result.text:
+            data = {"text/markdown": result.text, "text/plain": result.text}
+            self.output.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+
+
+def _in_cell() -> bool:
+    """Whether this code runs for a cell (an execute request). The page routes output sent for a cell
+    into the Output widget that captures it; but code run by a widget event (a button's on_click, or
+    a task it started) runs for a comm message, and once that message is handled JupyterLab drops
+    the output sent for it. There the text has to go through the Output widget's state instead."""
+    kernel = getattr(get_ipython(), "kernel", None)
+    parent = kernel.get_parent() if kernel is not None else None
+    return not parent or parent.get("header", {}).get("msg_type") == "execute_request"
 
 
 def _rate(result: StreamResult, elapsed: float) -> float:

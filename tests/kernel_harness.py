@@ -79,3 +79,11 @@ class Kernel:
         thread = threading.Thread(target=lambda: (time.sleep(delay), self.click(comm_id)), daemon=True)
         thread.start()
         return thread
+
+
+def wait_until(condition, timeout: float = 3.0) -> None:
+    """Poll `condition` until it holds; fail the test if it does not within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)

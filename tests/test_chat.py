@@ -15,6 +15,7 @@ from starlette.routing import Route
 import helpers
 from helpers.server import replies
 from helpers.server.testing import ServerThread
+from kernel_harness import wait_until
 
 POEM = replies.TREE_POEM
 
@@ -120,7 +121,7 @@ def test_leaving_the_loop_early_closes_the_connection(fresh_server):
             text_stream.close()
             break
     assert text_stream.result.stopped and len(text_stream.result.pieces) == 4
-    _wait_for(lambda: server.app.state.stats.client_disconnects == 1)
+    wait_until(lambda: server.app.state.stats.client_disconnects == 1)
 
 
 def test_stream_retries_without_stream_options_when_refused(quirk_server, practice_server):
@@ -157,12 +158,3 @@ def test_stream_helpers_keep_partial_text_on_a_disconnect(practice_server):
             pass
     assert len(text_stream.result.pieces) == 10 and POEM.startswith(text_stream.result.text)
     assert "connection broke" in text_stream.result.error
-
-
-def _wait_for(condition, timeout: float = 3.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 
 from helpers.server import replies
-from kernel_harness import Kernel
+from kernel_harness import Kernel, wait_until
 
+PRINT_RESULT = "print('\\nRESULT', json.dumps({'text': r.text, 'stopped': r.stopped, 'error': r.error, 'tokens': r.tokens}))"
 COUNT_2000 = replies.reply_text([{"role": "user", "content": "count to 2000"}])
 REFRESH_PER_SECOND = 5
 
@@ -35,7 +37,7 @@ def stream_cell(tokens_per_second: float, markdown: bool = False) -> str:
     return (
         "r = helpers.stream_to_output('count to 2000', "
         f"extra_headers={{'X-Practice-Tokens-Per-Second': '{tokens_per_second}'}}, markdown={markdown})\n"
-        "print('\\nRESULT', json.dumps({'text': r.text, 'stopped': r.stopped, 'error': r.error, 'tokens': r.tokens}))"
+        + PRINT_RESULT
     )
 
 
@@ -83,8 +85,7 @@ def test_stop_button_closes_the_stream_and_keeps_the_text(fresh_server):
                 k.click_later(content["comm_id"], 1.0)
 
         run = k.run(
-            "r = await helpers.astream_to_output('tell me a long story')\n"
-            "print('\\nRESULT', json.dumps({'text': r.text, 'stopped': r.stopped, 'error': r.error}))",
+            "r = await helpers.astream_to_output('tell me a long story')\n" + PRINT_RESULT,
             on_message=click_stop,
         )
     assert not run.errors, run.errors
@@ -93,10 +94,7 @@ def test_stop_button_closes_the_stream_and_keeps_the_text(fresh_server):
     assert 5 < len(result["text"]) < len(replies.LONG_STORY) // 4
     assert replies.LONG_STORY.startswith(result["text"])
     assert run.ended - clicked["at"] < 1.0, "the cell should end within a second of the click"
-    deadline = time.monotonic() + 2
-    while stats.client_disconnects == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert stats.client_disconnects == 1 and stats.active_streams == 0
+    wait_until(lambda: stats.client_disconnects == 1 and stats.active_streams == 0)
 
 
 def test_kernel_interrupt_stops_a_sync_stream(fresh_server):
@@ -104,24 +102,18 @@ def test_kernel_interrupt_stops_a_sync_stream(fresh_server):
     stats = server.app.state.stats
     with Kernel({"OPENAI_BASE_URL": server.base_url}) as k:
         k.run("import helpers, json")
-        msg_interrupt = {}
+        timers: list[threading.Timer] = []
 
         def interrupt_soon(message):
-            if message["msg_type"] == "comm_open" and "at" not in msg_interrupt:
-                msg_interrupt["at"] = time.perf_counter()
-                import threading
-
-                threading.Timer(1.0, k.manager.interrupt_kernel).start()
+            if message["msg_type"] == "comm_open" and not timers:
+                timers.append(threading.Timer(1.0, k.manager.interrupt_kernel))
+                timers[0].start()
 
         run = k.run(
-            "r = helpers.stream_to_output('tell me a long story')\n"
-            "print('\\nRESULT', json.dumps({'text': r.text, 'stopped': r.stopped, 'error': r.error}))",
+            "r = helpers.stream_to_output('tell me a long story')\n" + PRINT_RESULT,
             on_message=interrupt_soon,
         )
     assert not run.errors, run.errors
     result = result_of(run)
     assert result["stopped"] and replies.LONG_STORY.startswith(result["text"]) and len(result["text"]) > 5
-    deadline = time.monotonic() + 2
-    while stats.client_disconnects == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert stats.client_disconnects == 1
+    wait_until(lambda: stats.client_disconnects == 1)
