@@ -12,16 +12,15 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-
 from helpers.server.testing import running_server
+from notebook_client import SlicedPollClient  # tools/ is on sys.path: this file runs as a script
 
 TIMEOUT = 120
 
 
 def run_notebook(path: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = SlicedPollClient(
         notebook,
         timeout=TIMEOUT,
         kernel_name="python3",

@@ -16,49 +16,18 @@ import time
 import warnings
 from datetime import datetime
 from pathlib import Path
-from queue import Empty
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from tools.notebook_client import SlicedPollClient
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]-*.ipynb"))
 # Seconds per cell. SmolLM2-135M makes 30-80 tokens/s on 2 busy cores, and a call without max_tokens may
 # ramble on to the end of the context (2,048 tokens): 80 s has been seen for one such reply.
 CELL_TIMEOUT = 180
-
-
-class SlicedPollClient(NotebookClient):
-    """nbclient, waiting for each execute_reply in short polls instead of one poll for the whole cell timeout.
-
-    nbclient mimics the front end of an Output widget: for every output sent into one it sends the widget's
-    state back to the kernel on the shell socket, while another coroutine awaits the execute_reply on that
-    same socket with one ``poll(cell timeout)``. ZeroMQ signals a socket's readiness by an edge-triggered fd,
-    and a send can use up the edge of a reply that arrives meanwhile: the poll then sleeps until the cell
-    timeout and only then finds the reply. Seen here after widget cells (04 cell 25, 06 cell 26): the cell
-    itself took 2-4 s, the next one started 120 s after the first had started. Polling again every half
-    second finds such a reply at once.
-    """
-
-    async def async_start_new_kernel_client(self):
-        kernel_client = await super().async_start_new_kernel_client()
-        channel = kernel_client.shell_channel
-        poll_once = channel.get_msg
-
-        async def get_msg(timeout: float | None = None):
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                step = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-                try:
-                    return await poll_once(timeout=step)
-                except Empty:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise
-
-        channel.get_msg = get_msg
-        return kernel_client
 
 
 def tags(cell) -> set[str]:
