@@ -7,7 +7,7 @@
 """
 
 from .chat import AsyncTextStream, Reply, StreamResult, TextStream, as_messages, astream, complete, stream
-from .check import check
+from .check import check, is_practice_server
 from .config import PRESETS, ConfigError, Settings, async_client, client, settings
 from .display import StreamView, astream_to_output, side_by_side, stream_to_output
 from .errors import explain
@@ -15,5 +15,5 @@ from .errors import explain
 __all__ = [
     "PRESETS", "AsyncTextStream", "ConfigError", "Reply", "Settings", "StreamResult", "StreamView", "TextStream",
     "as_messages", "astream", "astream_to_output", "async_client", "check", "client", "complete", "explain",
-    "settings", "side_by_side", "stream", "stream_to_output",
+    "is_practice_server", "settings", "side_by_side", "stream", "stream_to_output",
 ]

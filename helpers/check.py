@@ -18,6 +18,7 @@ class Report:
     fix: str | None = None
     models: list[str] = field(default_factory=list)
     usage_chunk: bool | None = None
+    practice: bool = False
 
     def line(self, passed: bool | None, text: str) -> None:
         mark = {True: "✓", False: "✗", None: "·"}[passed]
@@ -39,6 +40,18 @@ class Report:
         printer.text(str(self))
 
 
+PRACTICE_OWNER = "practice-server"  # what the practice server puts in each model's owned_by
+
+
+def is_practice_server(settings: config.Settings | None = None) -> bool:
+    """True when the server at the base URL is the practice server (its models are owned by "practice-server")."""
+    client = config.client(settings or config.settings(), timeout=5, max_retries=0)
+    try:
+        return any(model.owned_by == PRACTICE_OWNER for model in client.models.list())
+    except openai.APIError:
+        return False
+
+
 def check(settings: config.Settings | None = None, *, show: bool = True) -> Report:
     """List models, make one tiny completion and one tiny stream, and say what works."""
     settings = settings or config.settings()
@@ -46,7 +59,9 @@ def check(settings: config.Settings | None = None, *, show: bool = True) -> Repo
     client = config.client(settings, timeout=30, max_retries=0)
 
     try:
-        report.models = [m.id for m in client.models.list()]
+        listed = list(client.models.list())
+        report.models = [m.id for m in listed]
+        report.practice = any(m.owned_by == PRACTICE_OWNER for m in listed)
     except openai.NotFoundError:
         report.line(None, "the server does not list models (GET /models); that is allowed")
     except Exception as error:
@@ -54,6 +69,13 @@ def check(settings: config.Settings | None = None, *, show: bool = True) -> Repo
     else:
         shown = ", ".join(report.models[:5]) + (" …" if len(report.models) > 5 else "")
         report.line(True, f"reachable, key accepted; models: {shown or '(none listed)'}")
+    report.line(
+        None,
+        "this is the practice server: deterministic replies, faults on request"
+        if report.practice
+        else "not the practice server: replies will differ from the notebooks' stored outputs, "
+        "and the practice faults of notebook 05 have no effect",
+    )
 
     prompt = "Reply with just OK."
     try:

@@ -89,6 +89,16 @@ def test_check_report_on_the_practice_server(practice_server, capsys):
     printed = capsys.readouterr().out
     assert report.ok and "practice" in report.models and report.usage_chunk is True
     assert "streaming works" in printed and "All good" in printed
+    assert report.practice and "this is the practice server" in printed
+
+
+def test_is_practice_server_tells_it_from_others(practice_server, fresh_server):
+    assert helpers.is_practice_server()
+    nowhere = helpers.settings(base_url=f"http://127.0.0.1:{free_port()}/v1")
+    assert not helpers.is_practice_server(nowhere)
+    guarded = fresh_server(api_key="the-room-key")  # a 401 answers "cannot tell", which is not a yes
+    assert not helpers.is_practice_server(helpers.settings(base_url=guarded.base_url, api_key="wrong"))
+    assert helpers.is_practice_server(helpers.settings(base_url=guarded.base_url, api_key="the-room-key"))
 
 
 def run_check(env: dict[str, str]) -> subprocess.CompletedProcess:

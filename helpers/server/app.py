@@ -24,6 +24,7 @@ from .stream import DropConnection, EventStreamResponse, Stats, paced, sse
 from .validation import ChatRequest, parse_chat_request, parse_json
 
 MODELS = ["practice", "gpt-3.5-turbo", "gpt-4o-mini"]
+OWNER = "practice-server"  # each model's owned_by: how helpers.is_practice_server() recognises this server
 DEFAULT_MODEL = MODELS[0]
 MAX_BODY_BYTES = 1024 * 1024
 PACE_HEADER = "x-practice-tokens-per-second"
@@ -121,14 +122,14 @@ async def stats(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     check_key(request)
-    data = [Model(id=name, object="model", created=CREATED, owned_by="practice-server").model_dump() for name in MODELS]
+    data = [Model(id=name, object="model", created=CREATED, owned_by=OWNER).model_dump() for name in MODELS]
     return JSONResponse({"object": "list", "data": data})
 
 
 async def retrieve_model(request: Request) -> Response:
     check_key(request)
     name = request.path_params["model"]
-    return JSONResponse(Model(id=name, object="model", created=CREATED, owned_by="practice-server").model_dump())
+    return JSONResponse(Model(id=name, object="model", created=CREATED, owned_by=OWNER).model_dump())
 
 
 async def chat_completions(request: Request) -> Response:

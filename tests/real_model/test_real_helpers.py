@@ -32,6 +32,7 @@ def test_check_command_passes_and_says_there_is_no_usage_chunk(tmp_path):
     assert done.returncode == 0, report + done.stderr
     assert os.environ["OPENAI_BASE_URL"] in report and "model smollm2" in report
     assert "models: smollm2" in report
+    assert "· not the practice server" in report
     assert "✓ completion works" in report
     assert "✓ streaming works" in report
     assert "· no usage chunk" in report and "the helpers count pieces instead" in report
@@ -42,7 +43,8 @@ def test_check_returns_a_report_without_usage_chunk(capsys):
     report = helpers.check()
     assert report.ok, str(report)
     assert report.models == ["smollm2"]
-    assert report.usage_chunk is False
+    assert report.usage_chunk is False and not report.practice
+    assert not helpers.is_practice_server()
     assert "no usage chunk" in capsys.readouterr().out
 
 
