@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .stream import DropConnection, EventStreamResponse, Stats, paced, sse
 from .validation import ChatRequest, parse_chat_request, parse_json
 
 MODELS = ["practice", "gpt-3.5-turbo", "gpt-4o-mini"]
+CONTENT_MARKER = "\x00content\x00"  # a stand-in for a piece of text while a chunk template is built
 OWNER = "practice-server"  # each model's owned_by: how helpers.is_practice_server() recognises this server
 DEFAULT_MODEL = MODELS[0]
 MAX_BODY_BYTES = 1024 * 1024
@@ -234,6 +236,12 @@ async def _chunks(
     def chunk(delta: dict, finish: str | None = None) -> bytes:
         return sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
 
+    # Content chunks differ only in their text: serialize the rest once, then fill in each piece.
+    head, tail = chunk({"content": CONTENT_MARKER}).split(json.dumps(CONTENT_MARKER).encode())
+
+    def content_chunk(piece: str) -> bytes:
+        return head + json.dumps(piece).encode() + tail
+
     yield chunk({"role": "assistant", "content": ""})
     fault_at = min(fault.after, len(pieces)) if fault is not None and not fault.is_status else None
     for index in range(len(pieces) + 1):
@@ -246,7 +254,7 @@ async def _chunks(
             if fault.kind == "stall" and index > 0:
                 await asyncio.sleep(fault.seconds)
         if index < len(pieces):
-            yield chunk({"content": pieces[index]})
+            yield content_chunk(pieces[index])
     yield chunk({}, finish_reason)
     if chat.include_usage:
         yield sse({**base, "choices": [], "usage": usage})
