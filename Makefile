@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Slow suites keep their venvs outside the checkout so that every clone (and CI) reuses them.
 CACHE ?= $(HOME)/.cache/openai-jupyter-tutorial
 
-.PHONY: lab test notebooks bench test-browser test-real test-legacy handouts test-handouts lock clean
+.PHONY: lab test notebooks bench test-workshop test-browser test-real test-legacy handouts test-handouts lock clean
 
 # (Re)create the venv when it is missing, broken, or older than the dependency files.
 $(STAMP): pyproject.toml constraints.txt
@@ -34,6 +34,9 @@ test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its
 		{ rm -rf $(CACHE)/venv-legacy; $(PYTHON) -m venv $(CACHE)/venv-legacy && \
 		  $(CACHE)/venv-legacy/bin/pip install -q "openai==0.28.1"; }
 	LEGACY_PYTHON=$(CACHE)/venv-legacy/bin/python $(PY) -m pytest tests/legacy
+
+test-workshop: $(STAMP)  ## workshop mode under load: 100 students x 3 streams (exits 1 on a missed target)
+	$(PY) tests/bench/load_workshop.py
 
 test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright
 	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
