@@ -76,14 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-stream", action="store_true", help="wait for the whole reply instead")
     demo.set_defaults(run=_demo)
 
-    lab = commands.add_parser("lab", help="start the practice server (unless one answers on :1337) and JupyterLab")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
-    lab.set_defaults(run=_lab)
+    lab = commands.add_parser(
+        "lab",
+        help="start the practice server (unless one answers on :1337) and JupyterLab",
+        description="Start the practice server (unless one answers on :1337) and JupyterLab on notebooks/. "
+        "Other options go to jupyter lab, e.g. python -m helpers lab --no-browser --ServerApp.port=8889",
+    )
+    lab.set_defaults(run=_lab, jupyter_args=[])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown and args.command != "lab":  # only lab passes options on (to jupyter lab)
+        build_parser().parse_args(argv)  # exits with argparse's usual message
+    args.jupyter_args = unknown
     return args.run(args)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -53,10 +54,16 @@ def notebooks_dir() -> Path:
     return here if here.is_dir() else Path(__file__).resolve().parent.parent / "notebooks"
 
 
+def root_args() -> list[str]:
+    """JupyterLab refuses to run as root without --allow-root: containers and CI machines often are root."""
+    return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+
+
 def lab(extra_args: list[str] | None = None) -> int:
     server = start_practice_server()
     try:
-        command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", *(extra_args or [])]
+        command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", *root_args(),
+                   *(extra_args or [])]
         print("Starting JupyterLab; open the URL it prints below (Ctrl-C stops both).", flush=True)
         return subprocess.call(command)
     except KeyboardInterrupt:
