@@ -269,9 +269,12 @@ def test_the_key_never_appears_in_the_server_output(cli_server):
     assert httpx.post(url, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code == 200
     assert httpx.get(server.root_url + "/v1/models", headers={"Authorization": f"Bearer {wrong}"},
                      timeout=10).status_code == 401
+    # A careless client may put the key in the URL: the access log leaves query strings out.
+    assert httpx.get(server.root_url + f"/v1/models?api_key={key}", timeout=10).status_code == 401
 
     code, _took, out, err = server.interrupt()
     assert code == 0, err
     assert "POST /v1/chat/completions" in out + err, "the access log is on, so the requests were logged"
+    assert "GET /v1/models?…" in out + err
     for secret in (key, wrong):
         assert secret not in out and secret not in err

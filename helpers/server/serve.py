@@ -34,11 +34,27 @@ class _QuietDeliberateDrops(logging.Filter):
         return "returned without completing response" not in record.getMessage()
 
 
-def quiet_deliberate_drops() -> None:
-    """Install the filter once per process."""
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _QuietDeliberateDrops) for f in logger.filters):
-        logger.addFilter(_QuietDeliberateDrops())
+class _NoQueryStrings(logging.Filter):
+    """The access log shows each path without its query string: a careless client may put a key there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 5:  # uvicorn: client, method, path, version, status
+            client, method, path, version, status = record.args
+            if isinstance(path, str) and "?" in path:
+                record.args = (client, method, path.split("?", 1)[0] + "?…", version, status)
+        return True
+
+
+def _add_once(logger_name: str, log_filter: logging.Filter) -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, type(log_filter)) for f in logger.filters):
+        logger.addFilter(log_filter)
+
+
+def install_log_filters() -> None:
+    """Install the log filters once per process."""
+    _add_once("uvicorn.error", _QuietDeliberateDrops())
+    _add_once("uvicorn.access", _NoQueryStrings())
 
 
 def base_url(host: str, port: int) -> str:
@@ -62,7 +78,7 @@ def serve(
             "For a workshop, run: python -m helpers serve --host 0.0.0.0 --api-key SOME-SHARED-WORD"
         )
     app = create_app(tokens_per_second=tokens_per_second, api_key=api_key)
-    quiet_deliberate_drops()
+    install_log_filters()
     mode = "workshop mode, key required" if api_key else "no key needed"
     print(f"Practice server: set OPENAI_BASE_URL={base_url(host, port)} ({mode}). Ctrl-C stops it.", flush=True)
     if not is_loopback(host):

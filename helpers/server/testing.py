@@ -12,7 +12,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .app import create_app
-from .serve import quiet_deliberate_drops
+from .serve import install_log_filters
 
 
 def free_port() -> int:
@@ -26,7 +26,7 @@ class ServerThread:
 
     def __init__(self, app: Starlette, port: int | None = None) -> None:
         self.app = app
-        quiet_deliberate_drops()
+        install_log_filters()
         self.port = port or free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=1)
