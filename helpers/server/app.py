@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator
 
 from openai.types import Model
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -233,10 +233,14 @@ async def _chunks(
     if chat.include_usage:
         base["usage"] = None  # OpenAI sends usage: null on every chunk but the last
 
-    def chunk(delta: dict, finish: str | None = None) -> bytes:
-        return sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+    def event(data: dict) -> bytes:
+        ChatCompletionChunk.model_validate(data)  # the real API's own type: the shape cannot drift
+        return sse(data)
 
-    # Content chunks differ only in their text: serialize the rest once, then fill in each piece.
+    def chunk(delta: dict, finish: str | None = None) -> bytes:
+        return event({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+
+    # Content chunks differ only in their text: build (and check) the rest once, then fill in each piece.
     head, tail = chunk({"content": CONTENT_MARKER}).split(json.dumps(CONTENT_MARKER).encode())
 
     def content_chunk(piece: str) -> bytes:
@@ -257,7 +261,7 @@ async def _chunks(
             yield content_chunk(pieces[index])
     yield chunk({}, finish_reason)
     if chat.include_usage:
-        yield sse({**base, "choices": [], "usage": usage})
+        yield event({**base, "choices": [], "usage": usage})
     yield b"data: [DONE]\n\n"
 
 
