@@ -82,14 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start the practice server (unless one answers on :1337) and JupyterLab on notebooks/. "
         "Other options go to jupyter lab, e.g. python -m helpers lab --no-browser --ServerApp.port=8889",
     )
-    lab.set_defaults(run=_lab, jupyter_args=[])
+    lab.set_defaults(run=_lab)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, unknown = build_parser().parse_known_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
     if unknown and args.command != "lab":  # only lab passes options on (to jupyter lab)
-        build_parser().parse_args(argv)  # exits with argparse's usual message
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.jupyter_args = unknown
     return args.run(args)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import openai
+from openai.types import Model
 
 from . import chat, config
 from .errors import explain
@@ -47,9 +49,13 @@ def is_practice_server(settings: config.Settings | None = None) -> bool:
     """True when the server at the base URL is the practice server (its models are owned by "practice-server")."""
     client = config.client(settings or config.settings(), timeout=5, max_retries=0)
     try:
-        return any(model.owned_by == PRACTICE_OWNER for model in client.models.list())
+        return _practice_models(client.models.list())
     except openai.APIError:
         return False
+
+
+def _practice_models(models: Iterable[Model]) -> bool:
+    return any(model.owned_by == PRACTICE_OWNER for model in models)
 
 
 def check(settings: config.Settings | None = None, *, show: bool = True) -> Report:
@@ -61,7 +67,7 @@ def check(settings: config.Settings | None = None, *, show: bool = True) -> Repo
     try:
         listed = list(client.models.list())
         report.models = [m.id for m in listed]
-        report.practice = any(m.owned_by == PRACTICE_OWNER for m in listed)
+        report.practice = _practice_models(listed)
     except openai.NotFoundError:
         report.line(None, "the server does not list models (GET /models); that is allowed")
     except Exception as error:

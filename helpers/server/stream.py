@@ -53,22 +53,16 @@ async def paced(events: list[bytes] | AsyncIterator[bytes], tokens_per_second: f
     At 0 tokens per second the stream goes as fast as it can, but still hands the event loop
     to the other streams every few events: a long reply never delays another stream's first token.
     """
-    if tokens_per_second <= 0:
-        index = 0
-        async for event in _aiter(events):
-            yield event
-            index += 1
-            if index % EVENTS_PER_TURN == 0:
-                await asyncio.sleep(0)
-        return
-    interval = 1 / tokens_per_second
+    interval = 1 / tokens_per_second if tokens_per_second > 0 else 0.0
     start = time.monotonic()
     index = 0
     async for event in _aiter(events):
         yield event
         index += 1
-        delay = start + index * interval - time.monotonic()
-        await asyncio.sleep(delay if delay > 0 else 0)
+        if interval:
+            await asyncio.sleep(max(0.0, start + index * interval - time.monotonic()))
+        elif index % EVENTS_PER_TURN == 0:
+            await asyncio.sleep(0)
 
 
 async def _aiter(events: list[bytes] | AsyncIterator[bytes]) -> AsyncIterator[bytes]:
