@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -34,6 +33,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import AsyncIterator, Iterator
+
+from helpers.server.testing import free_port
+
+from bench_common import percentile, stop_server  # this script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -92,12 +95,6 @@ def run_floor_server(port: int, events_file: Path) -> None:
 # --- subprocesses ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def child_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
@@ -143,13 +140,7 @@ def started(name: str, args: list[str], workdir: Path) -> Iterator[Server]:
         wait_until_listening(server)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        stop_server(process)
 
 
 def practice_args(tokens_per_second: float) -> list[str]:
@@ -207,16 +198,6 @@ class Throughput:
     chunks: int
     server_cpu_us_per_chunk: float = 0.0  # CPU time of the server process: independent of the client's speed
     client_cpu_us_per_chunk: float = 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summarize(results: list[StreamResult], elapsed: float) -> Throughput:

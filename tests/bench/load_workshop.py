@@ -24,7 +24,6 @@ import multiprocessing as mp
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from helpers.server.testing import free_port
+
+from bench_common import percentile, stop_server  # this script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"  # loopback only: never a target on the network
@@ -125,12 +128,6 @@ def client_process(index: int, url: str, key: str, prompt: str, streams: int, ti
 # --- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def start_server(port: int, key: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
@@ -158,16 +155,6 @@ def wait_until_ready(server: subprocess.Popen, root: str, key: str, log: Path, t
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the server did not answer within {timeout} s:\n{log.read_text()[-2000:]}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
 
 
 class Sampler:
@@ -246,16 +233,6 @@ def key_checks(client, root: str, key: str) -> dict:
 
 
 # --- the run ---------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def peak_overlap(records: list[dict]) -> int:
