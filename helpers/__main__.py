@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .defaults import PRACTICE_HOST, PRACTICE_PORT, TOKENS_PER_SECOND
 from .server import faults
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from .server.serve import serve
 
     serve(host=args.host, port=args.port, tokens_per_second=args.tokens_per_second, api_key=args.api_key,
           access_log=not args.no_access_log)
@@ -59,11 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'MODEL+SPEC':\n\n" + faults.HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; "
+    serve.add_argument("--host", default=PRACTICE_HOST, help=f"address to listen on (default {PRACTICE_HOST}; "
                        "any other address needs --api-key)")
-    serve.add_argument("--port", type=int, default=1337, help="port (default 1337, as gpt4free's interference API)")
-    serve.add_argument("--tokens-per-second", type=float, default=30.0,
-                       help="pace of streamed replies (default 30; 0 = as fast as possible)")
+    serve.add_argument("--port", type=int, default=PRACTICE_PORT,
+                       help=f"port (default {PRACTICE_PORT}, as gpt4free's interference API)")
+    serve.add_argument("--tokens-per-second", type=float, default=TOKENS_PER_SECOND,
+                       help=f"pace of streamed replies (default {TOKENS_PER_SECOND:g}; 0 = as fast as possible)")
     serve.add_argument("--api-key", default=None, help="require this key as 'Authorization: Bearer KEY'")
     serve.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
     serve.set_defaults(run=_serve)
@@ -78,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lab = commands.add_parser(
         "lab",
-        help="start the practice server (unless one answers on :1337) and JupyterLab",
-        description="Start the practice server (unless one answers on :1337) and JupyterLab on notebooks/. "
+        help=f"start the practice server (unless one answers on :{PRACTICE_PORT}) and JupyterLab",
+        description=f"Start the practice server (unless one answers on :{PRACTICE_PORT}) and JupyterLab on notebooks/. "
         "Other options go to jupyter lab, e.g. python -m helpers lab --no-browser --ServerApp.port=8889",
     )
     lab.set_defaults(run=_lab)

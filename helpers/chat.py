@@ -184,8 +184,9 @@ def _stream_params(params: dict, include_usage: bool) -> dict:
     return params
 
 
-def _rejects_stream_options(error: openai.BadRequestError) -> bool:
-    return "stream_options" in str(error)
+def _rejects_stream_options(error: openai.APIStatusError) -> bool:
+    """A 4xx that names stream_options: a 400 (most servers) or a 422 from a strict pydantic server."""
+    return 400 <= error.status_code < 500 and "stream_options" in f"{error.message} {error.body}"
 
 
 def stream(
@@ -199,7 +200,7 @@ def stream(
     request = dict(model=settings.model, messages=as_messages(prompt), **params)
     try:
         response = client.chat.completions.create(**_stream_params(request, include_usage))
-    except openai.BadRequestError as error:
+    except openai.APIStatusError as error:
         if not (include_usage and _rejects_stream_options(error)):
             raise
         response = client.chat.completions.create(**_stream_params(request, False))
@@ -221,7 +222,7 @@ async def astream(
     request = dict(model=settings.model, messages=as_messages(prompt), **params)
     try:
         response = await client.chat.completions.create(**_stream_params(request, include_usage))
-    except openai.BadRequestError as error:
+    except openai.APIStatusError as error:
         if not (include_usage and _rejects_stream_options(error)):
             raise
         response = await client.chat.completions.create(**_stream_params(request, False))

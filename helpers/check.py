@@ -9,6 +9,7 @@ import openai
 from openai.types import Model
 
 from . import chat, config
+from .defaults import PRACTICE_OWNER
 from .errors import explain
 
 
@@ -40,9 +41,6 @@ class Report:
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))
-
-
-PRACTICE_OWNER = "practice-server"  # what the practice server puts in each model's owned_by
 
 
 def is_practice_server(settings: config.Settings | None = None) -> bool:

@@ -28,14 +28,18 @@ def _retries(error: openai.APIStatusError) -> str:
     return f" after {count} automatic {'retry' if count == '1' else 'retries'}"
 
 
-def _server_message(error: openai.APIStatusError) -> str:
+def server_message(error: openai.APIError) -> str:
+    """The server's own words, wherever its error body holds them: ``{"error": {"message": ...}}`` (OpenAI),
+    ``{"error": "..."}`` (Hugging Face TGI, in a stream), ``{"message": ...}`` or ``{"detail": ...}`` (FastAPI)."""
     body = error.body
     if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(body.get("message"), str):
-            return body["message"]
+        body = body.get("error", body)
+    if isinstance(body, dict):
+        body = body.get("message") or body.get("detail") or body.get("msg")
+    if isinstance(body, list) and body:  # FastAPI's 422: a list of {"loc", "msg", ...}
+        body = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in body)
+    if isinstance(body, str) and body.strip():
+        return body.strip()
     return error.message
 
 
@@ -66,9 +70,9 @@ def _explain(error: BaseException) -> str:
             "(in workshop mode, the instructor's key)."
         )
     if isinstance(error, openai.PermissionDeniedError):
-        return f"The key is not allowed to do this (403): {_server_message(error)}"
+        return f"The key is not allowed to do this (403): {server_message(error)}"
     if isinstance(error, openai.NotFoundError):
-        message = _server_message(error)
+        message = server_message(error)
         code = error.code or ""
         if code == "model_not_found" or getattr(error, "param", None) == "model" or re.search(r"\bmodel\b", message, re.I):
             return (
@@ -82,13 +86,13 @@ def _explain(error: BaseException) -> str:
     if isinstance(error, openai.RateLimitError):
         return f"Rate limited (429){_retries(error)}. Wait a little and try again, or send fewer requests at once."
     if isinstance(error, openai.InternalServerError):
-        return f"The server failed ({error.status_code}){_retries(error)}: {_server_message(error)} Try again later."
+        return f"The server failed ({error.status_code}){_retries(error)}: {server_message(error)} Try again later."
     if isinstance(error, openai.BadRequestError):
-        return f"The server refused the request (400): {_server_message(error)}"
+        return f"The server refused the request (400): {server_message(error)}"
     if isinstance(error, openai.APIStatusError):
-        return f"The server answered {error.status_code}: {_server_message(error)}"
+        return f"The server answered {error.status_code}: {server_message(error)}"
     if isinstance(error, openai.APIError):  # an error event inside a stream
-        return f"The server sent an error in the middle of the reply: {error.message} The text so far is kept."
+        return f"The server sent an error in the middle of the reply: {server_message(error)} The text so far is kept."
     if isinstance(error, ValueError):  # ConfigError and friends carry their own fix
         return str(error)
     return f"{type(error).__name__}: {error}"

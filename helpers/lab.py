@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-PRACTICE_PORT = 1337
+from .defaults import PRACTICE_PORT
 
 
 def server_answers(base_url: str, timeout: float = 2.0) -> bool | None:

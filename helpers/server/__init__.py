@@ -1,6 +1,8 @@
-"""The practice server: an offline, deterministic, OpenAI-compatible chat server."""
+"""The practice server: an offline, deterministic, OpenAI-compatible chat server.
 
-from .app import DEFAULT_MODEL, MODELS, create_app
-from .serve import serve
+``create_app()`` is the ASGI app; ``helpers.server.serve.serve()`` runs it with uvicorn (imported only then).
+"""
 
-__all__ = ["DEFAULT_MODEL", "MODELS", "create_app", "serve"]
+from .app import create_app
+
+__all__ = ["create_app"]

@@ -5,44 +5,42 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import AsyncIterator
 
 from openai.types import Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import errors, faults, replies
+from ..defaults import PRACTICE_OWNER, TOKENS_PER_SECOND
+from . import access, errors, models, replies
 from .errors import APIError
-from .faults import Fault
+from .faults import Action, Fault
 from .stream import DropConnection, EventStreamResponse, Stats, paced, sse
 from .validation import ChatRequest, parse_chat_request, parse_json
 
-MODELS = ["practice", "gpt-3.5-turbo", "gpt-4o-mini"]
 CONTENT_MARKER = "\x00content\x00"  # a stand-in for a piece of text while a chunk template is built
-OWNER = "practice-server"  # each model's owned_by: how helpers.is_practice_server() recognises this server
-DEFAULT_MODEL = MODELS[0]
 MAX_BODY_BYTES = 1024 * 1024
 PACE_HEADER = "x-practice-tokens-per-second"
 CREATED = 1_700_000_000  # a fixed "created" for the model list
+log = logging.getLogger("uvicorn.error")
 
 
 @dataclass
 class Settings:
-    tokens_per_second: float = 30.0
-    api_key: str | None = None
-
-    def __repr__(self) -> str:  # never show the key
-        return f"Settings(tokens_per_second={self.tokens_per_second}, api_key={'set' if self.api_key else None})"
+    tokens_per_second: float = TOKENS_PER_SECOND
+    api_key: str | None = field(default=None, repr=False)  # the room's key: never in a repr or a log
 
 
-def create_app(tokens_per_second: float = 30.0, api_key: str | None = None) -> Starlette:
+def create_app(tokens_per_second: float = TOKENS_PER_SECOND, api_key: str | None = None) -> Starlette:
     """The practice server as an ASGI app (``uvicorn.run(create_app())``, or mount it in tests)."""
     app = Starlette(
         routes=[
@@ -52,6 +50,7 @@ def create_app(tokens_per_second: float = 30.0, api_key: str | None = None) -> S
         + [Route(path, chat_completions, methods=["POST"]) for path in ("/v1/chat/completions", "/chat/completions")]
         + [Route("/practice/stats", stats, methods=["GET"]), Route("/", index, methods=["GET"])],
         exception_handlers={HTTPException: http_error, APIError: api_error, Exception: unexpected_error},
+        middleware=[Middleware(access.RequestIds)],
     )
     app.state.settings = Settings(tokens_per_second=tokens_per_second, api_key=api_key)
     app.state.stats = Stats()
@@ -78,8 +77,11 @@ async def http_error(request: Request, error: Exception) -> Response:
     return APIError(error.status_code, message).response()
 
 
-async def unexpected_error(_request: Request, _error: Exception) -> Response:
-    return errors.server_error().response()
+async def unexpected_error(request: Request, error: Exception) -> Response:
+    """A crash: logged with its traceback and request id, answered as what it is (never as a practice fault)."""
+    request_id = access.request_id(request.scope)
+    log.error("Internal error in the practice server (request id %s)", request_id, exc_info=error)
+    return errors.internal_error(request_id).response()
 
 
 # --- checks every request goes through -------------------------------------------------------
@@ -94,6 +96,15 @@ def check_key(request: Request) -> None:
         raise errors.missing_key()
     if not hmac.compare_digest(sent.strip().encode(), expected.encode()):
         raise errors.wrong_key()
+
+
+def check_json_content_type(request: Request) -> None:
+    """A body must be JSON: a form or a multipart upload is refused even if its bytes happen to parse."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        hint = " (curl sends forms with -d unless you add -H 'Content-Type: application/json')" if "form" in content_type else ""
+        raise APIError(415, f"Unsupported Content-Type {content_type!r}: send the body as JSON with "
+                       f"'Content-Type: application/json'{hint}.", code="unsupported_media_type")
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -124,41 +135,44 @@ async def stats(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     check_key(request)
-    data = [Model(id=name, object="model", created=CREATED, owned_by=OWNER).model_dump() for name in MODELS]
+    data = [Model(id=name, object="model", created=CREATED, owned_by=PRACTICE_OWNER).model_dump() for name in models.LISTED]
     return JSONResponse({"object": "list", "data": data})
 
 
 async def retrieve_model(request: Request) -> Response:
     check_key(request)
     name = request.path_params["model"]
-    return JSONResponse(Model(id=name, object="model", created=CREATED, owned_by=OWNER).model_dump())
+    return JSONResponse(Model(id=name, object="model", created=CREATED, owned_by=PRACTICE_OWNER).model_dump())
 
 
 async def chat_completions(request: Request) -> Response:
     request.app.state.stats.requests += 1
     check_key(request)
+    check_json_content_type(request)
     chat = parse_chat_request(parse_json(await read_body(request)))
-    model, model_fault = faults.split_model(chat.model)
     try:
-        fault = faults.requested_fault(request.headers, model_fault)
-    except faults.FaultSpecError as error:
-        raise errors.bad_request(str(error), param="model" if model_fault else None) from None
+        chosen = models.choose(chat.model, request.headers)
+    except models.ModelOptionError as error:
+        raise errors.bad_request(str(error), param=error.param) from None
+    model, fault = chosen.name, chosen.fault
     pace = _pace(request)
 
     if fault is not None:
-        await _status_fault(fault, model)
-        if fault.kind == "stall" and (fault.after == 0 or not chat.stream):
-            await asyncio.sleep(fault.seconds)
+        status_error = fault.status_error(model)
+        if status_error is not None:
+            raise status_error
+        await asyncio.sleep(fault.pause_before_reply(chat.stream))
 
     pieces, finish_reason = replies.plan_reply(chat.messages, chat.max_tokens, chat.stop)
     usage = _usage(chat, len(pieces))
     if chat.stream:
         events = _chunks(chat, model, pieces, finish_reason, usage, fault)
         return EventStreamResponse(paced(events, pace), request.app.state.stats)
-    if fault is not None and fault.kind == "error":
+    action = fault.action if fault is not None else None
+    if action is Action.ERROR:
         raise errors.server_error()
     body = _completion(model, "".join(pieces), finish_reason, usage)
-    if fault is not None and fault.kind == "disconnect":
+    if action is Action.DROP:
         return HalfSentResponse(body)
     return JSONResponse(body)
 
@@ -174,19 +188,6 @@ def _pace(request: Request) -> float:
     if pace < 0:
         raise errors.bad_request(f"Invalid {PACE_HEADER} header {sent!r}: expected a number >= 0.")
     return pace
-
-
-async def _status_fault(fault: Fault, model: str) -> None:
-    if fault.kind == "401":
-        raise errors.wrong_key()
-    if fault.kind == "404":
-        raise errors.unknown_model(model)
-    if fault.kind == "429":
-        raise errors.rate_limited(fault.seconds)
-    if fault.kind == "500":
-        raise errors.server_error()
-    if fault.kind == "503":
-        raise errors.overloaded()
 
 
 def _usage(chat: ChatRequest, completion_tokens: int) -> dict:
@@ -247,16 +248,15 @@ async def _chunks(
         return head + json.dumps(piece).encode() + tail
 
     yield chunk({"role": "assistant", "content": ""})
-    fault_at = min(fault.after, len(pieces)) if fault is not None and not fault.is_status else None
     for index in range(len(pieces) + 1):
-        if index == fault_at:
-            if fault.kind == "error":
-                yield sse(errors.in_stream_error())
-                return
-            if fault.kind == "disconnect":
-                raise DropConnection()
-            if fault.kind == "stall" and index > 0:
-                await asyncio.sleep(fault.seconds)
+        action = fault.action_at(index, len(pieces)) if fault is not None else None
+        if action is Action.ERROR:
+            yield sse(errors.in_stream_error())
+            return
+        if action is Action.DROP:
+            raise DropConnection()
+        if action is Action.PAUSE:
+            await asyncio.sleep(fault.seconds)
         if index < len(pieces):
             yield content_chunk(pieces[index])
     yield chunk({}, finish_reason)

@@ -81,6 +81,18 @@ def server_error() -> APIError:
     )
 
 
+def internal_error(request_id: str) -> APIError:
+    """A bug in the practice server itself: never dressed up as a practice fault."""
+    return APIError(
+        500,
+        f"Internal error in the practice server (request id {request_id}). This is a bug in the server, not in "
+        "your request: the details are in the server's log under that id.",
+        type="server_error",
+        code="internal_error",
+        headers={"x-request-id": request_id},
+    )
+
+
 def overloaded() -> APIError:
     return APIError(
         503,

@@ -127,9 +127,17 @@ def _last_user_text(messages: Sequence[Message]) -> str:
     return message_text(messages[-1]).strip()
 
 
+COUNT_LIMIT = 10_000
+
+
+def _number(digits: str) -> int:
+    """A count from the prompt, capped: a number thousands of digits long is just a big number."""
+    return int(digits) if len(digits) <= len(str(COUNT_LIMIT)) else COUNT_LIMIT + 1
+
+
 def _count_to(match: re.Match, _messages: Sequence[Message]) -> str:
-    last = min(int(match.group(2)), 10_000)
-    start = min(int(match.group(1) or 1), last)
+    last = min(_number(match.group(2)), COUNT_LIMIT)
+    start = min(_number(match.group(1) or "1"), last)
     return " ".join(str(n) for n in range(start, last + 1))
 
 

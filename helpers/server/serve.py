@@ -8,10 +8,9 @@ import sys
 
 import uvicorn
 
+from ..defaults import PRACTICE_HOST, PRACTICE_PORT, TOKENS_PER_SECOND
+from .access import log as access_log_lines
 from .app import create_app
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 1337
 
 
 class RefusedToStart(SystemExit):
@@ -34,17 +33,6 @@ class _QuietDeliberateDrops(logging.Filter):
         return "returned without completing response" not in record.getMessage()
 
 
-class _NoQueryStrings(logging.Filter):
-    """The access log shows each path without its query string: a careless client may put a key there."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) == 5:  # uvicorn: client, method, path, version, status
-            client, method, path, version, status = record.args
-            if isinstance(path, str) and "?" in path:
-                record.args = (client, method, path.split("?", 1)[0] + "?…", version, status)
-        return True
-
-
 def _add_once(logger_name: str, log_filter: logging.Filter) -> None:
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, type(log_filter)) for f in logger.filters):
@@ -54,7 +42,6 @@ def _add_once(logger_name: str, log_filter: logging.Filter) -> None:
 def install_log_filters() -> None:
     """Install the log filters once per process."""
     _add_once("uvicorn.error", _QuietDeliberateDrops())
-    _add_once("uvicorn.access", _NoQueryStrings())
 
 
 def base_url(host: str, port: int) -> str:
@@ -65,9 +52,9 @@ def base_url(host: str, port: int) -> str:
 
 
 def serve(
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
-    tokens_per_second: float = 30.0,
+    host: str = PRACTICE_HOST,
+    port: int = PRACTICE_PORT,
+    tokens_per_second: float = TOKENS_PER_SECOND,
     api_key: str | None = None,
     access_log: bool = True,
 ) -> None:
@@ -79,10 +66,11 @@ def serve(
         )
     app = create_app(tokens_per_second=tokens_per_second, api_key=api_key)
     install_log_filters()
+    access_log_lines.disabled = not access_log  # the app logs each request with its id (uvicorn's own log is off)
     mode = "workshop mode, key required" if api_key else "no key needed"
     print(f"Practice server: set OPENAI_BASE_URL={base_url(host, port)} ({mode}). Ctrl-C stops it.", flush=True)
     if not is_loopback(host):
         print("Students set OPENAI_BASE_URL to this machine's address on the room's network, and OPENAI_API_KEY "
               "to the key you chose.", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, timeout_graceful_shutdown=2)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=2)
     sys.stdout.flush()

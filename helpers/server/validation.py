@@ -91,7 +91,7 @@ def _check_messages(messages: Any) -> list[dict]:
         if not isinstance(message, dict):
             raise _wrong_type(f"messages[{index}]", "an object", message)
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise bad_request(
                 f"Invalid value: {role!r}. Supported values for 'messages[{index}].role' are: "
                 f"{', '.join(sorted(ROLES))}.",
@@ -106,6 +106,8 @@ def _optional_int(body: dict, name: str, minimum: int) -> int | None:
     value = body.get(name)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 1.0 is an integer, as JSON Schema says
     if isinstance(value, bool) or not isinstance(value, int):
         raise _wrong_type(name, "an integer", value)
     if value < minimum:
