@@ -54,9 +54,9 @@ class StreamView:
                 sys.stdout.flush()
         elif new:  # from a widget callback: through the widget's state, the whole text so far each time
             self.output.outputs = ({"output_type": "stream", "name": "stdout", "text": result.text},)
-        elapsed = time.perf_counter() - result.started
         self.status.value = (
-            f"<code>{state} · {len(result.pieces)} tokens · {_rate(result, elapsed):.1f} tok/s · {elapsed:.1f} s</code>"
+            f"<code>{state} · {result.phase} · {result.tokens} tokens · {result.tokens_per_second:.1f} tok/s · "
+            f"{result.seconds:.1f} s</code>"
         )
 
     def finish(self, result: StreamResult, markdown: bool = False) -> None:
@@ -87,13 +87,6 @@ def _in_cell() -> bool:
     kernel = getattr(get_ipython(), "kernel", None)
     parent = kernel.get_parent() if kernel is not None else None
     return not parent or parent.get("header", {}).get("msg_type") == "execute_request"
-
-
-def _rate(result: StreamResult, elapsed: float) -> float:
-    if result.time_to_first_token is None:
-        return 0.0
-    generating = elapsed - result.time_to_first_token
-    return (len(result.pieces) - 1) / generating if generating > 0 and len(result.pieces) > 1 else 0.0
 
 
 class Throttle:
@@ -130,7 +123,7 @@ def stream_to_output(
     try:
         text_stream = chat.stream(prompt, client=client, model=model, **params)
         result = text_stream.result
-        for _ in text_stream:
+        for _ in text_stream.progress():
             if throttle.due():
                 view.refresh(result, "⏵ streaming (■ interrupt the kernel to stop)")
     except (Exception, KeyboardInterrupt) as error:
@@ -162,7 +155,7 @@ async def astream_to_output(
         nonlocal result
         text_stream = await chat.astream(prompt, client=client, model=model, **params)
         result = text_stream.result
-        async for _ in text_stream:
+        async for _ in text_stream.progress():
             if throttle.due():
                 view.refresh(result, "⏵ streaming")
 
