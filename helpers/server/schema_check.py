@@ -25,7 +25,7 @@ UNSUPPORTED = ("if", "contains", "dependentRequired", "dependentSchemas", "uneva
                "unevaluatedItems", "$dynamicRef", "$recursiveRef")
 MAX_NESTING = 64  # levels of schema inside schema
 MAX_COUNT = 1000  # the largest minLength, minItems or minProperties the practice server fills
-MAX_STEPS = 20_000  # work for one schema: generating and checking values, following $refs
+MAX_STEPS = 30_000  # work for one schema: generating and checking values, following $refs
 
 
 class SchemaError(ValueError):
@@ -160,7 +160,7 @@ class _Checker:
             raise SchemaError("multipleOf must be greater than 0", child(path, "multipleOf"))
         if not isinstance(schema.get("uniqueItems", False), bool):
             raise SchemaError("uniqueItems must be true or false", child(path, "uniqueItems"))
-        for keyword in ("format", "$ref"):
+        for keyword in ("format", "$ref", "$id"):
             if not isinstance(schema.get(keyword, ""), str):
                 raise SchemaError(f"{keyword} must be a string", child(path, keyword))
         for pattern, where in [(schema.get("pattern"), child(path, "pattern"))] + [

@@ -20,12 +20,20 @@ from .schema_check import Budget, is_number, resolve_ref
 MAX_DEPTH = 150  # nested checks, including $ref hops that do not descend into the value
 
 
-def conforms(value: Any, schema: Any, root: Any, budget: Budget, depth: int = 0) -> bool:
-    """True when ``value`` is valid against ``schema`` (a part of ``root``, for $refs)."""
+Proven = dict  # (id(value), id(schema)) -> (value, schema): pairs already found valid
+
+
+def conforms(value: Any, schema: Any, root: Any, budget: Budget, proven: Proven | None = None, depth: int = 0) -> bool:
+    """True when ``value`` is valid against ``schema`` (a part of ``root``, for $refs).
+
+    ``proven`` holds pairs checked before (kept alive there, so ids stay unique): the generator
+    checks each part of a value as it builds it, and the check of the whole then skips them."""
     budget.spend()
+    if proven is not None and (id(value), id(schema)) in proven:
+        return True
     if isinstance(schema, bool) or depth > MAX_DEPTH:
         return schema is True
-    valid = lambda v, s: conforms(v, s, root, budget, depth + 1)  # noqa: E731 - one-line recursion
+    valid = lambda v, s: conforms(v, s, root, budget, proven, depth + 1)  # noqa: E731 - one-line recursion
     if "$ref" in schema and not valid(value, resolve_ref(root, schema["$ref"], "$")[0]):
         return False
     if "type" in schema and not any(is_type(value, t) for t in _as_list(schema["type"])):

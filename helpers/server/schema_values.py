@@ -63,6 +63,8 @@ class _Generator:
         self.budget = Budget()
         self.depth = 0
         self.refs: list[str] = []  # the $refs being expanded, outermost first
+        self.arrays = 0  # arrays being filled, outermost first
+        self.proven: dict = {}  # the parts already checked, so that checking the whole is linear
 
     @property
     def minimal(self) -> bool:
@@ -72,6 +74,9 @@ class _Generator:
     def value(self, schema: Any, path: str, name: str | None, seed: int) -> Any:
         """The first candidate that conforms to ``schema``; Unsatisfiable when none does."""
         self.budget.spend(path)
+        if schema is False:
+            raise Unsatisfiable("no value can match here: a false schema, or parts (allOf, $ref and its siblings, "
+                                "anyOf with its siblings) with no type or enum value in common", path)
         if self.depth >= MAX_DEPTH:
             raise Unsatisfiable("the value would nest too deeply: does the recursion have an optional way out?", path)
         self.depth += 1
@@ -83,7 +88,8 @@ class _Generator:
                 except Unsatisfiable as error:
                     problem = problem or error
                     continue
-                if conforms(value, schema, self.root, self.budget):
+                if conforms(value, schema, self.root, self.budget, self.proven):
+                    self.proven[id(value), id(schema)] = (value, schema)
                     return value
         finally:
             self.depth -= 1
@@ -102,7 +108,8 @@ class _Generator:
             return
         prompted, generic = suggestions(name, self.hint, seed)
         examples = schema["examples"][:5] if isinstance(schema.get("examples"), list) else []
-        yield from map(_fixed, prompted + ([schema["default"]] if "default" in schema else []) + examples + generic)
+        given = prompted + ([schema["default"]] if "default" in schema else []) + examples
+        yield from map(_fixed, _fitted(given + generic, schema))
         if "$ref" in schema:
             yield lambda: self.via_ref(schema, path, name, seed)
         elif "allOf" in schema:
@@ -199,12 +206,20 @@ class _Generator:
         return value
 
     def array(self, schema: dict, path: str, name: str | None, seed: int) -> list:
-        """DEFAULT_ITEMS items (or as many as minItems/maxItems/prefixItems ask), named after the
-        array in the singular ("cities" -> "city") and seeded by position, so they differ."""
+        """DEFAULT_ITEMS items (one in an array inside an array, so that nesting does not multiply),
+        or as many as minItems/maxItems/prefixItems ask; named after the array in the singular
+        ("cities" -> "city") and seeded by position, so that they differ."""
         prefix, least = schema.get("prefixItems", []), int(schema.get("minItems", 0))
-        most = int(schema.get("maxItems", max(least, len(prefix), DEFAULT_ITEMS)))
-        count = least if self.minimal else min(most, max(least, len(prefix), DEFAULT_ITEMS))
-        item_name = _singular(name)
+        wanted = max(least, len(prefix), DEFAULT_ITEMS if self.arrays == 0 else 1)
+        count = least if self.minimal else min(int(schema.get("maxItems", wanted)), wanted)
+        self.arrays += 1
+        try:
+            return self.fill(schema, path, _singular(name), seed, count)
+        finally:
+            self.arrays -= 1
+
+    def fill(self, schema: dict, path: str, item_name: str | None, seed: int, count: int) -> list:
+        prefix, least = schema.get("prefixItems", []), int(schema.get("minItems", 0))
         items: list[Any] = []
         for index in range(count):
             if index < len(prefix):
@@ -230,6 +245,19 @@ class _Generator:
 
 def _fixed(value: Any) -> Candidate:
     return lambda: value
+
+
+def _fitted(values: list[Any], schema: dict) -> Iterator[Any]:
+    """Each value, and a string also cut or padded to the schema's length limits."""
+    for value in values:
+        yield value
+        if isinstance(value, str):
+            yield _fit(value, schema)
+
+
+def _fit(text: str, schema: dict) -> str:
+    padded = text + "x" * (int(schema.get("minLength", 0)) - len(text))
+    return padded[: int(schema["maxLength"])] if "maxLength" in schema else padded
 
 
 def _branch_cost(branch: Any, minimal: bool) -> int:
@@ -260,7 +288,7 @@ def _singular(name: str | None) -> str | None:
 
 def _describe(schema: Any) -> str:
     if not isinstance(schema, dict):
-        return "the schema false, which accepts no value"
+        return "the schema"
     words = [key for key in schema if key not in ("title", "description", "default", "examples", "$defs")]
     return "all of " + ", ".join(words) if words else "the schema"
 
@@ -268,14 +296,10 @@ def _describe(schema: Any) -> str:
 def _strings(schema: dict, name: str | None, seed: int) -> Iterator[str]:
     """The format's example, the pattern's examples, then words from the name; each also cut
     or padded to minLength/maxLength."""
-    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     bases = [_format_example(schema.get("format", ""), seed)]
     bases += regex_examples(schema["pattern"]) if "pattern" in schema else []
     bases.append(" ".join(["example", *re.findall(r"[a-z0-9]+", (name or "").lower())]) + (f" {seed + 1}" if seed else ""))
-    for base in (base for base in bases if base is not None):
-        yield base
-        padded = base + "x" * (low - len(base))
-        yield padded if high is None else padded[: int(high)]
+    yield from _fitted([base for base in bases if base is not None], schema)
 
 
 def _format_example(fmt: str, seed: int) -> str | None:
