@@ -9,6 +9,7 @@ Hypothesis runs a fixed set of examples in ``make test``; for a longer, random s
 from __future__ import annotations
 
 import datetime
+import doctest
 import ipaddress
 import json
 import os
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
+from helpers.server import schema_values
 from helpers.server.regex_strings import regex_examples
 from helpers.server.schema_conforms import conforms
 from helpers.server.schema_check import Budget
@@ -370,6 +372,10 @@ def test_property_names_and_the_prompt_make_values_plausible(name, schema, hint,
 def test_regex_examples_match_their_pattern(pattern):
     examples = regex_examples(pattern)
     assert examples and all(re.search(pattern, text) for text in examples), examples
+
+
+def test_the_module_docstring_example_is_true():
+    assert doctest.testmod(schema_values).failed == 0
 
 
 def test_the_server_module_needs_neither_jsonschema_nor_hypothesis():
