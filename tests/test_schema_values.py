@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
-from helpers.server import schema_values
-from helpers.server.regex_strings import regex_examples
-from helpers.server.schema_conforms import conforms
-from helpers.server.schema_check import Budget
-from helpers.server.schema_values import SchemaError, example_value
+from helpers.server.schema import values as schema_values
+from helpers.server.schema.regex import regex_examples
+from helpers.server.schema.conforms import conforms
+from helpers.server.schema.check import Budget
+from helpers.server.schema import SchemaError, example_value
 from schema_strategies import json_values, schema_like, well_formed_schemas
 
 FUZZ = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "0"))
@@ -380,7 +380,7 @@ def test_the_module_docstring_example_is_true():
 
 def test_the_server_module_needs_neither_jsonschema_nor_hypothesis():
     code = ("import sys; sys.modules.update(jsonschema=None, hypothesis=None); "
-            "from helpers.server.schema_values import example_value; print(example_value({'type': 'integer'}))")
+            "from helpers.server.schema import example_value; print(example_value({'type': 'integer'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr
 

@@ -1,7 +1,7 @@
 """Is a JSON schema well formed? Errors that say what is wrong and where, and the $ref lookup.
 
 A client can send any JSON as a schema, so everything here checks types before it trusts a
-keyword: afterwards the generator (schema_values) and the validator (schema_conforms) may read
+keyword: afterwards the generator (values.py) and the validator (conforms.py) may read
 keywords without guarding against a string where a number belongs. Paths are JSON paths into
 the schema the client sent, like ``$.properties.city``, so that a 400 can point at the spot.
 """

@@ -3,7 +3,7 @@
 For ``response_format: {"type": "json_schema"}`` and forced tool calls, the server must answer
 with JSON that is valid against whatever schema the client sent, and that looks like an answer
 to the prompt. ``example_value`` proposes candidates (plausible ones from schema_hints first) and
-keeps the first that schema_conforms accepts; a schema that is malformed or asks for the
+keeps the first that conforms.py accepts; a schema that is malformed or asks for the
 impossible raises SchemaError, a ValueError that the server answers as a 400.
 
     >>> example_value({"type": "object", "properties": {"city": {"type": "string"}},
@@ -22,11 +22,11 @@ import uuid
 from fractions import Fraction
 from typing import Any, Callable, Iterator
 
-from .regex_strings import regex_examples
-from .schema_check import MAX_COUNT, SchemaError, Unsatisfiable, Budget, check_schema, child, resolve_ref
-from .schema_conforms import conforms, json_equal
-from .schema_hints import mentioned, rotate, suggestions
-from .schema_merge import merge, only_annotations
+from .regex import regex_examples
+from .check import MAX_COUNT, SchemaError, Unsatisfiable, Budget, check_schema, child, resolve_ref
+from .conforms import conforms, json_equal
+from .hints import mentioned, rotate, suggestions
+from .merge import merge, only_annotations
 
 __all__ = ["SchemaError", "example_value"]
 
