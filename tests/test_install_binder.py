@@ -1,4 +1,4 @@
-"""Binder (repo2docker) launches: binder/environment.yml, postBuild and start.
+"""Binder (repo2docker) launches: binder/environment.yml, postBuild and start; the README's launch links.
 
 repo2docker itself needs Docker, so what is tested here is what can be: the environment names the
 project's dependencies, the scripts are executable, and `start` run as repo2docker runs it (from the
@@ -102,3 +102,16 @@ def test_start_hands_over_even_when_the_practice_server_cannot_start(tmp_path):
     assert done.returncode == 7 and done.stdout.strip() == str(pid)  # the notebook server still starts
     assert "The practice server did not start" in done.stderr
     assert "address already in use" in (tmp_path / "practice.log").read_text().lower()
+
+
+def test_the_readmes_launch_links_open_notebooks_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    links = dict(re.findall(r"^\[(binder|colab-\d\d)\]: (\S+)$", readme, re.MULTILINE))
+    notebooks = [path.name for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))]
+    colab = [url for name, url in sorted(links.items()) if name.startswith("colab-")]
+    assert [url.split("/blob/main/notebooks/")[1] for url in colab] == notebooks
+    assert all(url.startswith("https://colab.research.google.com/github/OWNER/REPO/") for url in colab)
+    assert links["binder"] == ("https://mybinder.org/v2/gh/OWNER/REPO/HEAD?urlpath=lab/tree/notebooks/"
+                               "01-start-here.ipynb") and "01-start-here.ipynb" in notebooks
+    used = set(re.findall(r"\]\[(binder|colab-\d\d)\]", readme))
+    assert used == set(links), "a badge without a link, or a link without a badge"

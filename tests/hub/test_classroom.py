@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import nbformat
+import psutil
 import pytest
 
 from helpers import hub as helpers_hub
@@ -118,8 +119,15 @@ def notebook_runs(hub, classroom):
     results = asyncio.run(all_students())
     seconds = time.perf_counter() - started
     after = httpx.get(f"{hub.service_url}/practice/stats", headers=_auth(student_tokens(hub, STUDENTS[0]))).json()
-    print(f"\nnotebook 04 in {len(STUDENTS)} students' servers at once: {seconds:.1f} s; service stats {after}")
+    print(f"\nnotebook 04 in {len(STUDENTS)} students' servers at once: {seconds:.1f} s; service stats {after}; "
+          f"memory per student (server and kernel, MB): {students_memory()}")
     return dict(zip(STUDENTS, results)), before, after, hub_checks_by_students(hub)
+
+
+def students_memory() -> list[int]:
+    """Resident memory of each student's server with its kernel, in MB (for sizing a hub)."""
+    servers = [p for p in psutil.process_iter(["cmdline"]) if any("jupyterhub-singleuser" in a for a in p.info["cmdline"] or [])]
+    return sorted(round(sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]) / 2**20) for p in servers)
 
 
 def hub_checks_by_students(hub) -> int:
