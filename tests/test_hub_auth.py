@@ -1,14 +1,11 @@
 """The JupyterHub pieces without a hub: the service's token check (helpers/server/hub_auth.py) and the
 helpers finding the service (helpers/hub.py), against a stand-in for the two hub API routes they use.
-`make test-hub` runs the same against a real JupyterHub."""
+`make test-hub` runs the same against a real JupyterHub, and the `serve --jupyterhub` command line."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -41,7 +38,7 @@ def fake_hub(service_url: str) -> Starlette:
         if sent == "token-that-breaks-the-hub":
             return JSONResponse({"status": 500, "message": "oops"}, status_code=500)
         if sent == "token-that-is-slow":
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.1)
         if sent not in USERS and sent != "token-that-is-slow":
             return JSONResponse({"status": 403, "message": "Forbidden"}, status_code=403)
         return JSONResponse({"kind": "user", "name": USERS.get(sent, "slow"), "scopes": []})
@@ -128,12 +125,12 @@ def test_answers_are_cached_and_concurrent_checks_share_one_hub_request(protecte
 
 
 def test_a_refused_token_is_asked_about_again_after_a_few_seconds(hub_api):
-    tokens = HubTokens(hub_api.root_url + "/hub/api", refused_for=0.2, valid_for=0.2)
+    tokens = HubTokens(hub_api.root_url + "/hub/api", refused_for=0.1, valid_for=0.1)
 
     async def twice(token: str) -> list[str | None]:
         first = await tokens.owner(token)
         again = await tokens.owner(token)
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.12)
         return [first, again, await tokens.owner(token)]
 
     assert asyncio.run(twice("nobody")) == [None, None, None]
@@ -172,32 +169,6 @@ def test_serve_jupyterhub_refuses_without_the_hubs_environment_or_with_a_shared_
     monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:9/hub/api")
     with pytest.raises(RefusedToStart, match="drop --api-key"):
         serve(jupyterhub=True, api_key="shared")
-
-
-@pytest.mark.timeout(30)
-def test_the_command_line_listens_where_the_hub_says_and_checks_tokens(hub_api):
-    port = free_port()
-    env = {**os.environ, "JUPYTERHUB_API_URL": hub_api.root_url + "/hub/api",
-           "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:{port}", "JUPYTERHUB_SERVICE_PREFIX": "/services/practice/"}
-    process = subprocess.Popen([sys.executable, "-m", "helpers", "serve", "--jupyterhub", "--no-access-log"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        first_line = process.stdout.readline()
-        assert "as a JupyterHub service" in first_line and f":{port}/v1" in first_line, first_line
-        base = f"http://127.0.0.1:{port}/services/practice/v1"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                response = httpx.get(base + "/models", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the service did not answer"
-                time.sleep(0.1)
-        assert response.status_code == 401  # on 0.0.0.0 with no --api-key: the hub's tokens are the key
-        assert httpx.get(base + "/models", headers=bearer("token-of-bob-0123456789ab"), timeout=5).status_code == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # --- the helpers: finding the service with nothing set ----------------------------------------

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import psutil
 import pytest
 
 from helpers import hub as helpers_hub
+from helpers.server.testing import free_port
 from remote_kernel import CellRun, RemoteKernel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -241,3 +245,31 @@ def test_the_servers_token_has_the_scopes_the_classroom_config_grants(hub, class
     server_tokens = [t for t in tokens if t.get("note", "").startswith("Server at")]
     assert server_tokens, tokens
     assert helpers_hub.SCOPE in server_tokens[-1]["scopes"], server_tokens[-1]["scopes"]
+
+
+@pytest.mark.timeout(60)
+def test_the_command_line_on_all_interfaces_takes_the_hubs_tokens_as_its_key(hub, classroom):
+    """`serve --jupyterhub --host 0.0.0.0`, as in a cluster's hub pod: no --api-key, and still no open door."""
+    port = free_port()
+    env = {**os.environ, "JUPYTERHUB_API_URL": hub.api, "JUPYTERHUB_SERVICE_URL": f"http://hub:{port}",
+           "JUPYTERHUB_SERVICE_PREFIX": "/services/practice/", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "helpers", "serve", "--jupyterhub", "--host", "0.0.0.0",
+                                "--no-access-log"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first_line = process.stdout.readline()
+        assert "as a JupyterHub service" in first_line and f":{port}/v1" in first_line, first_line
+        base = f"http://127.0.0.1:{port}/services/practice/v1"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(base + "/models", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, "the service did not answer"
+                time.sleep(0.1)
+        assert response.status_code == 401
+        token = student_tokens(hub, STUDENTS[4])
+        assert httpx.get(base + "/models", headers=_auth(token), timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
