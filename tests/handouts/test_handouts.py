@@ -176,9 +176,13 @@ def _sample_notebooks(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory, practice_server):
-    """A two-notebook course run here against the practice server (OPENAI_BASE_URL from conftest)."""
+    """A two-notebook course run here against the session's practice server (its kernels are told where)."""
     folder = tmp_path_factory.mktemp("sample-notebooks")
-    _sample_notebooks(folder)
+    with pytest.MonkeyPatch.context() as env:  # module-scoped: before any per-test settings apply
+        env.setenv("OPENAI_BASE_URL", practice_server.base_url)
+        env.setenv("OPENAI_API_KEY", "not-needed")
+        env.setenv("OPENAI_MODEL", "practice")
+        _sample_notebooks(folder)
     return handouts.build(folder, tmp_path_factory.mktemp("sample-handouts"))
 
 
