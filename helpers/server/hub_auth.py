@@ -15,6 +15,7 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass
+from typing import Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,19 +42,19 @@ class Verdict:
     expires: float
 
 
-def hub_api_url(environ: dict[str, str] | os._Environ = os.environ) -> str | None:
+def hub_api_url(environ: Mapping[str, str] = os.environ) -> str | None:
     """The hub's REST API, as JupyterHub tells the services it starts."""
     url = environ.get("JUPYTERHUB_API_URL", "").strip().rstrip("/")
     return url or None
 
 
-def service_prefix(environ: dict[str, str] | os._Environ = os.environ) -> str:
+def service_prefix(environ: Mapping[str, str] = os.environ) -> str:
     """The path the hub's proxy routes to this service (``/services/practice/``), to be taken off."""
     prefix = environ.get("JUPYTERHUB_SERVICE_PREFIX", "").strip()
     return prefix if prefix.startswith("/") and prefix.endswith("/") and prefix != "/" else ""
 
 
-def service_address(environ: dict[str, str] | os._Environ = os.environ) -> tuple[str, int] | None:
+def service_address(environ: Mapping[str, str] = os.environ) -> tuple[str, int] | None:
     """Where the hub expects this service to listen: JUPYTERHUB_SERVICE_URL's host and port."""
     url = environ.get("JUPYTERHUB_SERVICE_URL", "").strip()
     if not url:
