@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Slow suites keep their venvs outside the checkout so that every clone (and CI) reuses them.
 CACHE ?= $(HOME)/.cache/openai-jupyter-tutorial
 
-.PHONY: lab test notebooks bench test-workshop test-browser test-real test-legacy handouts test-handouts lock clean
+.PHONY: lab test notebooks bench test-workshop test-browser test-real test-legacy handouts test-handouts test-hub test-install lock clean
 
 # (Re)create the venv when it is missing, broken, or older than the dependency files.
 $(STAMP): pyproject.toml constraints.txt
@@ -54,6 +54,23 @@ handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/han
 test-handouts: $(STAMP)  ## handouts: streamed text on every page, offline in Debian's Chromium, the PDF
 	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
 	$(PY) -m pytest tests/handouts
+
+HUB_VENV := $(CACHE)/venv-hub
+HUB_PROXY := $(CACHE)/node-hub/node_modules/.bin/configurable-http-proxy
+test-hub: $(STAMP)  ## a classroom on a real JupyterHub: five students run notebook 04 against the practice service
+	@$(HUB_VENV)/bin/python -c "import jupyterhub, jupyterlab, ipykernel, ipywidgets, openai, starlette, uvicorn, dotenv" \
+		2>/dev/null || { rm -rf $(HUB_VENV); $(PYTHON) -m venv $(HUB_VENV) && \
+		$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+			> $(HUB_VENV)/requirements.txt && \
+		$(HUB_VENV)/bin/pip install -q --upgrade pip && \
+		$(HUB_VENV)/bin/pip install -q -c constraints.txt jupyterhub -r $(HUB_VENV)/requirements.txt; }
+	@test -x $(HUB_PROXY) || npm install --prefix $(CACHE)/node-hub --no-audit --no-fund --silent configurable-http-proxy@5
+	HUB_PYTHON=$(HUB_VENV)/bin/python HUB_PROXY=$(HUB_PROXY) $(PY) -m pytest tests/hub
+
+test-install: $(STAMP)  ## sdist and wheel; pip install into a clean venv (and from a git URL): serve, check, a stream
+	@$(CACHE)/venv-build/bin/python -c "import build" 2>/dev/null || \
+		{ rm -rf $(CACHE)/venv-build; $(PYTHON) -m venv $(CACHE)/venv-build && $(CACHE)/venv-build/bin/pip install -q build; }
+	BUILD_PYTHON=$(CACHE)/venv-build/bin/python $(PY) -m pytest tests/install
 
 lock:  ## pin what `make test` installs (after changing pyproject.toml)
 	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)

@@ -1,4 +1,5 @@
-"""`make test-handouts`: the handouts (tools/handouts.py) show what the notebooks streamed, offline.
+"""`make test-handouts`: the handouts (tools/handouts.py and its handout_*.py) show what the notebooks
+streamed, offline.
 
 Builds the real notebooks' handouts, and those of a small sample course executed here (so the
 widget paths are covered whatever notebooks exist), into temporary folders, then checks:
@@ -11,7 +12,6 @@ widget paths are covered whatever notebooks exist), into temporary folders, then
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -34,15 +34,11 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium")
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("handouts", ROOT / "tools" / "handouts.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["handouts"] = module
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(ROOT / "tools"))  # the tool's modules import each other, as when run as a script
+import handout_pdf  # noqa: E402
+import handouts  # noqa: E402
+from handout_widgets import RENDERERS, WidgetViews  # noqa: E402
 
-
-handouts = _load_tool()
 REAL = sorted(NOTEBOOKS.glob(handouts.NOTEBOOK_GLOB))
 
 
@@ -105,7 +101,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=handouts.CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=handout_pdf.CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -115,7 +111,7 @@ def open_offline(browser, page_path: Path) -> tuple[str, list[str]]:
     problems: list[str] = []
 
     def route(route) -> None:
-        if route.request.url.startswith(handouts.LOCAL_SCHEMES):
+        if route.request.url.startswith(handout_pdf.LOCAL_SCHEMES):
             route.continue_()
         else:
             problems.append(f"request to {route.request.url}")
@@ -127,7 +123,7 @@ def open_offline(browser, page_path: Path) -> tuple[str, list[str]]:
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}")
-                if not r.url.startswith(handouts.LOCAL_SCHEMES) else None)
+                if not r.url.startswith(handout_pdf.LOCAL_SCHEMES) else None)
         context.route("**/*", route)
         page.goto(page_path.as_uri(), wait_until="load")
         page.wait_for_timeout(200)  # a late script error or request would show up by now
@@ -180,9 +176,13 @@ def _sample_notebooks(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory, practice_server):
-    """A two-notebook course run here against the practice server (OPENAI_BASE_URL from conftest)."""
+    """A two-notebook course run here against the session's practice server (its kernels are told where)."""
     folder = tmp_path_factory.mktemp("sample-notebooks")
-    _sample_notebooks(folder)
+    with pytest.MonkeyPatch.context() as env:  # module-scoped: before any per-test settings apply
+        env.setenv("OPENAI_BASE_URL", practice_server.base_url)
+        env.setenv("OPENAI_API_KEY", "not-needed")
+        env.setenv("OPENAI_MODEL", "practice")
+        _sample_notebooks(folder)
     return handouts.build(folder, tmp_path_factory.mktemp("sample-handouts"))
 
 
@@ -256,7 +256,7 @@ def test_pdf_has_a_page_per_notebook(course):
     data = course.pdf.read_bytes()
     assert data.startswith(b"%PDF-")
     assert course.blocked_requests == []
-    assert handouts.count_pdf_pages(course.pdf) >= len(course.handouts) + 1  # + the contents page
+    assert handout_pdf.count_pdf_pages(course.pdf) >= len(course.handouts) + 1  # + the contents page
 
 
 # --- a sample course, run here: the widget paths whatever notebooks exist -------------------
@@ -301,7 +301,7 @@ def test_sample_links_point_to_pages(sample):
 def test_sample_pdf(sample):
     assert sample.pdf.read_bytes().startswith(b"%PDF-")
     assert sample.blocked_requests == []
-    assert handouts.count_pdf_pages(sample.pdf) >= 3
+    assert handout_pdf.count_pdf_pages(sample.pdf) >= 3
 
 
 def test_the_offline_check_sees_requests_and_errors(browser, tmp_path):
@@ -314,3 +314,47 @@ def test_the_offline_check_sees_requests_and_errors(browser, tmp_path):
     assert any(p.startswith("request to https://cdn.example.invalid/") for p in problems)
     assert "console error: boom" in problems
     assert any(p.startswith("page error:") and "undefinedFunction" in p for p in problems)
+
+
+# --- widget renderers: a registry that one more model joins in a few lines -----------------
+
+
+def live_state() -> dict:
+    """The widget state of the widgets alive in this process, as a notebook stores it."""
+    import ipywidgets as widgets
+
+    return widgets.Widget.get_manager_state(drop_defaults=False)
+
+
+def test_a_widget_with_no_renderer_is_drawn_generically_and_reported():
+    import ipywidgets as widgets
+
+    slider = widgets.IntSlider(value=7, description="Tokens")
+    box = widgets.Accordion(children=[widgets.Label("inside")])
+    views = WidgetViews(live_state())
+    drawn = BeautifulSoup(views.render(slider.model_id) + views.render(box.model_id), "html.parser").get_text(" ")
+    assert normalize(drawn) == "Tokens 7 inside"
+    assert views.generic == {"IntSliderModel", "AccordionModel"}
+
+
+def test_one_more_model_joins_the_registry_in_a_few_lines(monkeypatch):
+    import ipywidgets as widgets
+
+    monkeypatch.setitem(RENDERERS, "IntSliderModel", lambda widget: widget.wrap("meter", str(widget.state["value"])))
+    slider = widgets.IntSlider(value=7, layout=widgets.Layout(width="50%", height="9em"))
+    views = WidgetViews(live_state())
+    assert views.render(slider.model_id) == '<meter class="handout-widget" style="width: 50%">7</meter>'
+    assert views.generic == set()
+
+
+def test_hidden_widgets_are_not_drawn():
+    import ipywidgets as widgets
+
+    shown = widgets.HBox([widgets.Button(description="Stop", layout=widgets.Layout(display="none")),
+                          widgets.HTML("<i>done</i>")])
+    drawn = WidgetViews(live_state()).render(shown.model_id)
+    assert "Stop" not in drawn and "<i>done</i>" in drawn
+
+
+def test_every_widget_the_notebooks_store_has_a_renderer_of_its_own(course):
+    assert [w for w in course.warnings if "generically" in w] == []
