@@ -22,7 +22,7 @@ test: $(STAMP)  ## the test suite: unit, contract, packaging and every notebook 
 	$(PY) -m pytest
 
 notebooks: $(STAMP)  ## re-run every notebook against a fresh practice server and store the outputs
-	$(PY) tools/run_notebooks.py notebooks/*.ipynb
+	$(PY) -m tools.run_notebooks notebooks/*.ipynb
 
 bench: $(STAMP)  ## benchmarks (figures go in the README)
 	$(PY) tests/bench/bench_server.py
@@ -49,7 +49,7 @@ test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (f
 	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest tests/real_model
 
 handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/handouts/
-	$(PY) tools/handouts.py notebooks dist/handouts
+	$(PY) -m tools.handouts notebooks dist/handouts
 
 test-handouts: $(STAMP)  ## handouts: streamed text on every page, offline in Debian's Chromium, the PDF
 	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }

@@ -1,6 +1,6 @@
 """`make handouts`: every notebook as a self-contained HTML page, an index, and one PDF of the course.
 
-    python tools/handouts.py notebooks dist/handouts [--no-pdf] [--chromium /usr/bin/chromium]
+    python -m tools.handouts notebooks dist/handouts [--no-pdf] [--chromium /usr/bin/chromium]
 
 writes, for each ``notebooks/NN-name.ipynb``, ``NN-name.html`` with its stored outputs, then
 ``index.html`` (links to every page), ``course.html`` (all notebooks on one page) and
@@ -9,13 +9,8 @@ writes, for each ``notebooks/NN-name.ipynb``, ``NN-name.html`` with its stored o
 The pages never touch the network, so they work in a room with no Wi-Fi:
 
 * Widgets are rendered to static HTML from the widget state that ``tools/run_notebooks.py``
-  stores (``application/vnd.jupyter.widget-state+json``): an Output widget becomes its stored
-  outputs (the streamed text), HTML widgets their value, boxes flex rows/columns, buttons
-  disabled buttons. nbconvert's own way, the @jupyter-widgets/html-manager script, comes from a
-  CDN, weighs 3.6 MB per page even when inlined, fetches fonts of its own, and renders only after
-  the page has loaded (a race for the PDF); static HTML shows the same text with no script at all,
-  prints as it looks, and can be searched and copied. The widget state itself stays in the page
-  as inert data, for anyone who wants to load a widget manager on it later.
+  stores (tools/handout_widgets.py says why not with nbconvert's widget script). The widget state
+  itself stays in the page as inert data, for anyone who wants to load a widget manager on it later.
 * No script or stylesheet is loaded from a CDN: require.js, MathJax, Mermaid and the widget
   loader are left out of nbconvert's lab template (no notebook here uses math or diagrams;
   ``$`` in prose then stays a dollar sign). Images are embedded as data: URIs.
@@ -23,8 +18,8 @@ The pages never touch the network, so they work in a room with no Wi-Fi:
   links to the README (the notebooks' "Contents") to ``index.html``; in the one-page course and
   the PDF they become links inside the document.
 
-The PDF is printed with Playwright driving Debian's Chromium (never a downloaded browser), with
-every request to anything but file:/data: blocked and reported: the build fails if a page tried.
+The PDF is printed with Playwright driving Debian's Chromium (tools/chromium.py), with every
+request to anything but file:/data: blocked and reported: the build fails if a page tried.
 """
 
 from __future__ import annotations
@@ -34,7 +29,6 @@ import copy
 import html
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,19 +37,11 @@ import nbformat
 from bs4 import BeautifulSoup
 from jinja2 import DictLoader
 from nbconvert import HTMLExporter
-from nbconvert.filters.ansi import ansi2html
-from nbconvert.filters.markdown_mistune import markdown2html_mistune
-from nbconvert.preprocessors import Preprocessor
+
+from tools import chromium
+from tools.handout_widgets import StaticWidgetsPreprocessor
 
 NOTEBOOK_GLOB = "[0-9][0-9]-*.ipynb"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
 NOTEBOOK_LINK = re.compile(r"^(?:\./)?(?P<stem>[0-9][0-9]-[^/?#]+)\.ipynb$")
 README_LINK = re.compile(r"^(?:\.\./|\./)?README\.md$", re.IGNORECASE)
 
@@ -146,177 +132,6 @@ class Build:
     pdf_pages: int = 0
     warnings: list[str] = field(default_factory=list)
     blocked_requests: list[str] = field(default_factory=list)
-
-
-# --- widgets: stored state -> static HTML ----------------------------------------------------
-
-
-class WidgetRenderer:
-    """Static HTML for a widget view, from a notebook's stored widget state."""
-
-    def __init__(self, state: dict) -> None:
-        self.models = state.get("state", {}) if state else {}
-
-    def __contains__(self, model_id: str) -> bool:
-        return model_id in self.models
-
-    def render(self, model_id: str, depth: int = 0) -> str:
-        model = self.models.get(model_id)
-        if model is None or depth > 50:
-            return ""
-        name = model.get("model_name", "")
-        state = model.get("state", {})
-        layout = self._layout(state.get("layout"))
-        if layout is None:  # display: none / visibility: hidden
-            return ""
-        style = f' style="{html.escape(layout)}"' if layout else ""
-        label = self._description(state)
-
-        if name in ("VBoxModel", "BoxModel", "HBoxModel", "GridBoxModel", "AccordionModel", "TabModel", "StackModel"):
-            kind = {"HBoxModel": "hbox", "GridBoxModel": "grid"}.get(name, "vbox")
-            titles = state.get("titles") or []
-            parts = []
-            for index, child in enumerate(state.get("children", [])):
-                if index < len(titles) and titles[index]:
-                    parts.append(f"<b>{html.escape(str(titles[index]))}</b>")
-                parts.append(self.render(_model_id(child), depth + 1))
-            return f'<div class="handout-widget handout-{kind}"{style}>{"".join(parts)}</div>'
-        if name == "OutputModel":
-            return f'<div class="handout-widget handout-output"{style}>{render_outputs(state.get("outputs", []))}</div>'
-        if name in ("HTMLModel", "HTMLMathModel"):
-            return f'<div class="handout-widget handout-html"{style}>{label}{state.get("value", "")}</div>'
-        if name == "LabelModel":
-            return f'<span class="handout-widget handout-label"{style}>{html.escape(str(state.get("value", "")))}</span>'
-        if name in ("ButtonModel", "ToggleButtonModel"):
-            kind = state.get("button_style") or "default"
-            text = html.escape(str(state.get("description", "")))
-            return f'<button class="handout-widget handout-button handout-button-{kind}" disabled{style}>{text}</button>'
-        if name == "ImageModel":
-            data = self._buffer(model, "value")
-            if data:
-                fmt = html.escape(str(state.get("format", "png")))
-                return f'<img class="handout-widget" src="data:image/{fmt};base64,{data}"{style}>'
-            return ""
-        if "_options_labels" in state and state.get("index") is not None:  # Dropdown, RadioButtons, ...
-            index = state["index"]
-            labels = state["_options_labels"]
-            chosen = (", ".join(labels[i] for i in index) if isinstance(index, list)
-                      else labels[index] if 0 <= index < len(labels) else "")
-            return f'<span class="handout-widget"{style}>{label}<span class="handout-value">{html.escape(chosen)}</span></span>'
-        if "value" in state:  # sliders, text boxes, checkboxes, progress bars...
-            value = state["value"]
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            return f'<span class="handout-widget"{style}>{label}<span class="handout-value">{html.escape(shown)}</span></span>'
-        if "children" in state:
-            return "".join(self.render(_model_id(child), depth + 1) for child in state["children"])
-        return ""
-
-    def _layout(self, ref: str | None) -> str | None:
-        """CSS from a LayoutModel, without sizes that would hide text on paper (heights, overflow)."""
-        model = self.models.get(_model_id(ref)) if isinstance(ref, str) else None
-        if model is None:
-            return ""
-        rules = []
-        for key, value in model.get("state", {}).items():
-            if key.startswith("_") or value in (None, ""):
-                continue
-            if key == "display" and value == "none" or key == "visibility" and value == "hidden":
-                return None
-            if key in ("overflow", "overflow_x", "overflow_y", "height", "max_height"):
-                continue
-            rules.append(f"{key.replace('_', '-')}: {value}")
-        return "; ".join(rules)
-
-    @staticmethod
-    def _description(state: dict) -> str:
-        text = state.get("description") or ""
-        if not text:
-            return ""
-        shown = text if state.get("description_allow_html") else html.escape(text)
-        return f'<span class="handout-label">{shown} </span>'
-
-    @staticmethod
-    def _buffer(model: dict, name: str) -> str | None:
-        for buffer in model.get("buffers", []):
-            if buffer.get("path") == [name] and buffer.get("encoding") == "base64":
-                return buffer.get("data")
-        return None
-
-
-def _model_id(ref: str) -> str:
-    return ref[len("IPY_MODEL_"):] if isinstance(ref, str) and ref.startswith("IPY_MODEL_") else ref
-
-
-def _text(value) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
-
-
-def render_outputs(outputs: list[dict]) -> str:
-    """Static HTML for a list of nbformat outputs (an Output widget's), consecutive streams merged."""
-    parts: list[str] = []
-    merged: list[dict] = []
-    for output in outputs:
-        if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
-                and merged[-1].get("name") == output.get("name")):
-            merged[-1] = {**merged[-1], "text": _text(merged[-1]["text"]) + _text(output.get("text", ""))}
-        else:
-            merged.append(output)
-    for output in merged:
-        kind = output.get("output_type")
-        if kind == "stream":
-            parts.append(f'<pre class="handout-{output.get("name", "stdout")}">{ansi2html(_text(output.get("text", "")))}</pre>')
-        elif kind == "error":
-            parts.append(f"<pre>{ansi2html(chr(10).join(output.get('traceback', [])))}</pre>")
-        elif kind in ("display_data", "execute_result"):
-            parts.append(render_bundle(output.get("data", {})))
-    return "".join(parts)
-
-
-def render_bundle(data: dict) -> str:
-    if "text/html" in data:
-        return _text(data["text/html"])
-    if "text/markdown" in data:
-        return markdown2html_mistune(_text(data["text/markdown"]))
-    for mime in ("image/png", "image/jpeg", "image/gif"):
-        if mime in data:
-            return f'<img src="data:{mime};base64,{_text(data[mime]).strip()}">'
-    if "image/svg+xml" in data:
-        return _text(data["image/svg+xml"])
-    if "text/plain" in data:
-        return f"<pre>{ansi2html(_text(data['text/plain']))}</pre>"
-    return ""
-
-
-class StaticWidgetsPreprocessor(Preprocessor):
-    """Replace every widget view output with static HTML rendered from the stored widget state,
-    and tag cells whose source is hidden in JupyterLab (exercise solutions) for the page to fold."""
-
-    def preprocess(self, nb, resources):
-        renderer = WidgetRenderer(nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}))
-        missing = 0
-        for cell in nb.cells:
-            jupyter = cell.get("metadata", {}).get("jupyter", {})
-            tags = list(cell.get("metadata", {}).get("tags", []))
-            if jupyter.get("source_hidden"):
-                tags.append("handout_source_hidden")
-            if jupyter.get("outputs_hidden"):
-                tags.append("handout_outputs_hidden")
-            if tags:
-                cell.metadata["tags"] = tags
-            for output in cell.get("outputs", []):
-                view = output.get("data", {}).get(WIDGET_VIEW)
-                if view is None:
-                    continue
-                data = {k: v for k, v in output.data.items() if k != WIDGET_VIEW}
-                if view.get("model_id") in renderer:
-                    data["text/html"] = renderer.render(view["model_id"])
-                else:
-                    missing += 1
-                output.data = data
-        if missing:
-            resources.setdefault("handout_warnings", []).append(
-                f"{missing} widget view(s) without stored state (run tools/run_notebooks.py to store it)")
-        return nb, resources
 
 
 # --- one page --------------------------------------------------------------------------------
@@ -455,57 +270,18 @@ def course_page(pages: list[tuple[Handout, BeautifulSoup]], title: str) -> Beaut
     return course
 
 
-def print_pdf(page: Path, pdf: Path, chromium: str = CHROMIUM, timeout: float = 60) -> list[str]:
-    """Print an HTML file to PDF with headless Chromium; return the non-local requests it blocked.
-
-    Playwright runs in a thread of its own, so that this works from a caller that has an event loop
-    running (a notebook, or a test that already drives a browser).
-    """
-    with ThreadPoolExecutor(1) as worker:
-        return worker.submit(_print_pdf, page, pdf, chromium, timeout).result()
-
-
-def _print_pdf(page: Path, pdf: Path, chromium: str, timeout: float) -> list[str]:
-    from playwright.sync_api import sync_playwright
-
-    blocked: list[str] = []
-
-    def route(route) -> None:
-        url = route.request.url
-        if url.startswith(LOCAL_SCHEMES):
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
-                                             timeout=timeout * 1000)
-        try:
-            tab = browser.new_page()
-            tab.set_default_timeout(timeout * 1000)
-            tab.route("**/*", route)
-            tab.goto(page.resolve().as_uri(), wait_until="load")
-            tab.pdf(
-                path=str(pdf),
-                format="A4",
-                print_background=True,
-                margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
-                display_header_footer=True,
-                header_template="<span></span>",
-                footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#666">'
-                '<span class="pageNumber"></span> / <span class="totalPages"></span></div>',
-                outline=True,
-                tagged=True,
-            )
-        finally:
-            browser.close()
-    return blocked
-
-
-def count_pdf_pages(pdf: Path) -> int:
-    """Pages in a PDF written by Chromium (its page objects are not compressed)."""
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+# How the course prints: A4, page numbers in the footer, the headings as the PDF's outline.
+PDF_LAYOUT = dict(
+    format="A4",
+    print_background=True,
+    margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+    display_header_footer=True,
+    header_template="<span></span>",
+    footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#666">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>',
+    outline=True,
+    tagged=True,
+)
 
 
 def course_title(source: Path) -> str:
@@ -520,7 +296,7 @@ def course_title(source: Path) -> str:
 # --- all of it ------------------------------------------------------------------------------
 
 
-def build(source: Path, out: Path, *, pdf: bool = True, chromium: str = CHROMIUM) -> Build:
+def build(source: Path, out: Path, *, pdf: bool = True, executable: str = chromium.CHROMIUM) -> Build:
     source, out = Path(source), Path(out)
     notebooks = sorted(source.glob(NOTEBOOK_GLOB))
     result = Build()
@@ -548,12 +324,13 @@ def build(source: Path, out: Path, *, pdf: bool = True, chromium: str = CHROMIUM
     result.course_html.write_text(str(course_page(pages, title)), encoding="utf-8")
 
     if pdf:
-        if not Path(chromium).exists():
-            result.warnings.append(f"no PDF: {chromium} is missing (apt-get install -y chromium)")
+        problem = chromium.missing(executable)
+        if problem:
+            result.warnings.append(f"no PDF: {problem}")
         else:
             result.pdf = out / "course.pdf"
-            result.blocked_requests = print_pdf(result.course_html, result.pdf, chromium)
-            result.pdf_pages = count_pdf_pages(result.pdf)
+            result.blocked_requests = chromium.print_pdf(result.course_html, result.pdf, executable, **PDF_LAYOUT)
+            result.pdf_pages = chromium.count_pdf_pages(result.pdf)
 
     items = "\n".join(
         f'<li value="{h.number}"><a href="{html.escape(h.page.name)}">{html.escape(h.title)}</a></li>'
@@ -570,10 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", type=Path, help="folder of NN-name.ipynb notebooks")
     parser.add_argument("out", type=Path, help="output folder, e.g. dist/handouts")
     parser.add_argument("--no-pdf", action="store_true", help="HTML only")
-    parser.add_argument("--chromium", default=CHROMIUM, help=f"Chromium to print with (default {CHROMIUM})")
+    parser.add_argument("--chromium", default=chromium.CHROMIUM,
+                        help=f"Chromium to print with (default {chromium.CHROMIUM})")
     args = parser.parse_args(argv)
 
-    result = build(args.source, args.out, pdf=not args.no_pdf, chromium=args.chromium)
+    result = build(args.source, args.out, pdf=not args.no_pdf, executable=args.chromium)
     for handout in result.handouts:
         print(f"{handout.page}  {handout.title}")
     if result.index:

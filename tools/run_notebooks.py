@@ -12,23 +12,17 @@ import time
 from pathlib import Path
 
 import nbformat
+
 from helpers.server.testing import running_server
-from notebook_client import SlicedPollClient  # tools/ is on sys.path: this file runs as a script
+from tools.notebook_client import notebook_client
 
-TIMEOUT = 120
+TIMEOUT = 120  # seconds per cell
 
 
-def run_notebook(path: Path) -> float:
+def run_notebook(path: Path, timeout: float = TIMEOUT) -> float:
+    """Run the notebook at `path` and store it with its outputs; returns the seconds it took."""
     notebook = nbformat.read(path, as_version=4)
-    client = SlicedPollClient(
-        notebook,
-        timeout=TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=True,
-        record_timing=False,
-        coalesce_streams=True,
-    )
+    client = notebook_client(notebook, path.parent, timeout, record_timing=False, coalesce_streams=True)
     started = time.perf_counter()
     client.execute()
     nbformat.write(notebook, path)
