@@ -14,16 +14,25 @@ from pathlib import Path
 PRACTICE_PORT = 1337
 
 
-def server_answers(base_url: str, timeout: float = 2.0) -> bool | None:
-    """True: an OpenAI-compatible server answers. False: something else does. None: nothing listens."""
+def server_answers(base_url: str, timeout: float = 2.0, *, models_only: bool = False) -> bool | None:
+    """Ask GET {base_url}/models. True: an OpenAI-compatible server answers. False: something else does.
+    None: nothing listens.
+
+    An OpenAI-style error (a 401 from a server that wants a key) counts as compatible, unless `models_only`:
+    then only a model list does, as a server that answers 503 while it loads its model is not ready yet.
+    """
     try:
         with urllib.request.urlopen(f"{base_url}/models", timeout=timeout) as response:
-            return isinstance(json.load(response).get("data"), list)
-    except urllib.error.HTTPError as error:  # 401 from a server that wants a key is still compatible
+            body = json.load(response)
+            return isinstance(body, dict) and isinstance(body.get("data"), list)
+    except urllib.error.HTTPError as error:
+        if models_only:
+            return False
         try:
-            return "error" in json.load(error)
+            body = json.load(error)
         except ValueError:
             return False
+        return isinstance(body, dict) and "error" in body
     except (urllib.error.URLError, OSError, ValueError):
         return None
 
