@@ -184,5 +184,5 @@ class StaticWidgetsPreprocessor(Preprocessor):
                 output.data = data
         if missing:
             resources.setdefault("handout_warnings", []).append(
-                f"{missing} widget view(s) without stored state (run tools/run_notebooks.py to store it)")
+                f"{missing} widget view(s) without stored state (run `make notebooks` to store it)")
         return nb, resources

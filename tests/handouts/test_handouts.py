@@ -169,7 +169,7 @@ def test_every_notebook_has_a_page_listed_in_the_index(course):
 def test_page_shows_the_streamed_text_offline(course, browser, notebook):
     nb = nbformat.read(notebook, as_version=4)
     assert views_without_state(nb) == 0, (
-        f"{notebook.name} has widget views whose state is not stored: run tools/run_notebooks.py on it")
+        f"{notebook.name} has widget views whose state is not stored: run `make notebooks`")
     text, problems = open_offline(browser, course.handouts[REAL.index(notebook)].page)
     assert problems == []
     missing = [line for line in streamed_lines(nb) if line not in text]
