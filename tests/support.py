@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
-# --- waiting, and figures --------------------------------------------------------------------------------
+# --- waiting, and figures -------------------------------------------------------------
 
 
 def wait_until(condition: Callable[[], T], timeout: float,
@@ -99,8 +99,8 @@ class ChildProcess:
 
         def check() -> object:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with code {self.process.returncode} before it was ready:\n"
-                                   f"{self.log_tail()}")
+                raise AssertionError(f"{self.name} exited with code {self.process.returncode} before it was ready:\n"
+                                     f"{self.log_tail()}")
             return ready()
 
         wait_until(check, timeout, lambda: f"{self.name} was not ready within {timeout:g} s:\n{self.log_tail()}",

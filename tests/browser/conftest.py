@@ -1,8 +1,9 @@
 """The browser suite (`make test-browser`): JupyterLab in Debian's Chromium, driven by Playwright.
 
 One practice server (30 tokens per second, so streams are slow enough to watch) and one JupyterLab
-(jupyterlab.py) run for the whole session; each test gets a fresh page, and opens notebooks in it as
-page objects (notebook_page.py, with notebook_page.js in the page).
+(jupyterlab.py) run for the whole session, as does Chromium (the `browser` fixture, tests/conftest.py);
+each test gets a fresh page, and opens notebooks in it as page objects (notebook_page.py, with
+notebook_page.js in the page).
 
 Screenshots, the JupyterLab log and latency figures go to artifacts/browser/ at the repository root.
 """
@@ -21,17 +22,9 @@ from tests.browser.jupyterlab import Lab, running_lab
 from tests.browser.notebook_page import SCRIPT, SELECT_KERNEL, Notebook, accept_kernel
 from tests.browser.send_log import SendLog
 from tests.support import ROOT
-from tools import chromium
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 TOKENS_PER_SECOND = 30
-
-
-def pytest_collection_modifyitems(config, items):
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.browser)
 
 
 FIGURES: list[str] = []
@@ -74,12 +67,6 @@ def lab(practice, tmp_path_factory, artifacts) -> Lab:
     """JupyterLab, serving a temporary copy of notebooks/ to kernels that talk to the practice server."""
     with running_lab(tmp_path_factory.mktemp("lab"), artifacts / "jupyterlab.log", practice.base_url) as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with chromium.launched() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -85,12 +85,6 @@ def views_without_state(nb) -> int:
 # --- fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium.launched() as launched:
-        yield launched
-
-
 def open_offline(browser, page_path: Path) -> tuple[str, list[str]]:
     """Open a page with everything but file:/data: blocked; return (visible text, problems)."""
     problems: list[str] = []

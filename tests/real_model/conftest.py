@@ -123,13 +123,6 @@ def real_model_environment(llama_server: str):
             os.environ[name] = value
 
 
-def pytest_collection_modifyitems(items):
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(item.path).resolve().parents:
-            item.add_marker(pytest.mark.real_model)
-
-
 def pytest_terminal_summary(terminalreporter):
     """How long each notebook took (test_real_notebooks.py records it with record_property)."""
     rows = []
