@@ -25,12 +25,13 @@ test: $(STAMP)  ## the test suite: unit, contract, packaging and every notebook 
 	$(PY) -m pytest
 
 notebooks: $(STAMP)  ## re-run every notebook against a fresh practice server and store the outputs
-	$(PY) tools/run_notebooks.py notebooks/*.ipynb
+	$(PY) -m tools.run_notebooks notebooks/*.ipynb
 
+# Tools and benchmarks run as modules of the checkout (python -m tools.x, tests.bench.x): one way to import.
 bench: $(STAMP)  ## benchmarks (figures go in the README)
-	$(PY) tests/bench/bench_server.py
-	$(PY) tests/bench/bench_display.py --paced
-	$(PY) tests/bench/load_workshop.py
+	$(PY) -m tests.bench.bench_server
+	$(PY) -m tests.bench.bench_display --paced
+	$(PY) -m tests.bench.load_workshop
 
 test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its own venv
 	@$(CACHE)/venv-legacy/bin/python -c "import openai; assert openai.__version__ == '0.28.1'" 2>/dev/null || \
@@ -39,10 +40,10 @@ test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its
 	LEGACY_PYTHON=$(CACHE)/venv-legacy/bin/python $(PY) -m pytest tests/legacy
 
 test-workshop: $(STAMP)  ## workshop mode under load: 100 students x 3 streams (exits 1 on a missed target)
-	$(PY) tests/bench/load_workshop.py
+	$(PY) -m tests.bench.load_workshop
 
+# The browser suites fail at once, saying how to install it, without Chromium (tools/chromium.py).
 test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright
-	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
 	$(PY) -m pytest tests/browser
 
 test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (first run builds llama.cpp: ~8 min)
@@ -52,10 +53,9 @@ test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (f
 	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest tests/real_model
 
 handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/handouts/
-	$(PY) tools/handouts.py notebooks dist/handouts
+	$(PY) -m tools.handouts notebooks dist/handouts
 
 test-handouts: $(STAMP)  ## handouts: streamed text on every page, offline in Debian's Chromium, the PDF
-	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
 	$(PY) -m pytest tests/handouts
 
 HUB_VENV := $(CACHE)/venv-hub
