@@ -123,6 +123,13 @@ def real_model_environment(llama_server: str):
             os.environ[name] = value
 
 
+@pytest.fixture(autouse=True)
+def practice_settings(real_model_environment):
+    """Overrides the root conftest's fixture of this name, which points each test at the session's practice
+    server: here every test talks to llama.cpp."""
+    return real_model_environment
+
+
 def pytest_terminal_summary(terminalreporter):
     """How long each notebook took (test_real_notebooks.py records it with record_property)."""
     rows = []
