@@ -185,7 +185,7 @@ def _pace(request: Request) -> float:
         pace = float(sent)
     except ValueError:
         pace = -1
-    if pace < 0:
+    if not pace >= 0:  # NaN too: it compares false with everything
         raise errors.bad_request(f"Invalid {PACE_HEADER} header {sent!r}: expected a number >= 0.")
     return pace
 
