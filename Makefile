@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # Slow suites keep their venvs outside the checkout so that every clone (and CI) reuses them.
 CACHE ?= $(HOME)/.cache/openai-jupyter-tutorial
 
-.PHONY: lab test notebooks bench test-workshop test-browser test-real test-legacy handouts test-handouts lock clean
+.PHONY: lab test notebooks bench test-workshop test-fuzz fuzz-spec test-soak test-browser test-real test-legacy handouts \
+	test-handouts lock clean
 
 # (Re)create the venv when it is missing, broken, or older than the dependency files.
 $(STAMP): pyproject.toml constraints.txt
@@ -37,6 +38,24 @@ test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its
 
 test-workshop: $(STAMP)  ## workshop mode under load: 100 students x 3 streams (exits 1 on a missed target)
 	$(PY) tests/bench/load_workshop.py
+
+FUZZ_VENV := $(CACHE)/venv-fuzz
+FUZZ_SECONDS ?= 150
+SOAK_SECONDS ?= 120
+
+test-fuzz: $(STAMP)  ## schemathesis against OpenAI's own API description for FUZZ_SECONDS (150): no 5xx, errors OpenAI's shape
+	@cmp -s tests/fuzz/requirements.txt $(FUZZ_VENV)/requirements.txt 2>/dev/null || \
+		{ rm -rf $(FUZZ_VENV); $(PYTHON) -m venv $(FUZZ_VENV) && \
+		  $(FUZZ_VENV)/bin/pip install -q -r tests/fuzz/requirements.txt && \
+		  cp tests/fuzz/requirements.txt $(FUZZ_VENV)/requirements.txt; }
+	$(FUZZ_VENV)/bin/python tests/fuzz/run_fuzz.py --seconds $(FUZZ_SECONDS) --server-python $(PY)
+
+fuzz-spec:  ## re-trim tests/fuzz/openai-openapi.json (OPENAPI_REPO=a clone of github.com/openai/openai-openapi)
+	@test -n "$(OPENAPI_REPO)" || { echo "Set OPENAPI_REPO to a clone of https://github.com/openai/openai-openapi"; exit 1; }
+	$(PYTHON) tools/trim_openapi.py --repo $(OPENAPI_REPO)
+
+test-soak: $(STAMP)  ## workshop mode for SOAK_SECONDS (120; the full soak is 600): 200 streams that abort, stall, reconnect
+	$(PY) tests/soak/soak.py --seconds $(SOAK_SECONDS) --json artifacts/soak.json
 
 test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright
 	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install -y chromium"; exit 1; }
