@@ -148,8 +148,8 @@ def run(args: argparse.Namespace, out: Path) -> dict:
     server = start_server(args.server_python, port, key, log)
     try:
         wait_until_ready(server, base, key, log)
-        command = [str(Path(sys.executable).parent / "st"), "--config-file", str(CONFIG), "--no-color", "run", str(SPEC),
-                   "--url", base, "--max-time", str(args.seconds), "--workers", str(args.workers),
+        schemathesis = Path(sys.executable).parent / "st"
+        command = [str(schemathesis), "--config-file", str(CONFIG), "--no-color", "run", str(SPEC), "--url", base, "--max-time", str(args.seconds), "--workers", str(args.workers),
                    "--report", "json", "--report-json-path", str(report)]
         if args.seed is not None:
             command += ["--seed", str(args.seed)]
