@@ -263,7 +263,17 @@ async def read_stream(client: httpx.AsyncClient, url: str, key: str, body: dict,
 
 async def wrong_key(client: httpx.AsyncClient, url: str, key: str, tally: Tally) -> None:
     body = {"model": "practice", "messages": [{"role": "user", "content": "hello"}], "stream": True}
-    response = await client.post(url, json=body, headers={"Authorization": f"Bearer {key}-wrong"})
+    for attempt in (1, 2):
+        probe = Stream("wrong key")
+        try:
+            response = await client.post(url, json=body, headers={"Authorization": f"Bearer {key}-wrong"},
+                                         extensions={"trace": probe.trace})
+            break
+        except httpx.TransportError:
+            if attempt == 1 and probe.reused:  # the keep-alive race, as in one_stream
+                tally.keepalive_retries += 1
+                continue
+            raise
     if response.status_code == 401:
         tally.wrong_key_401 += 1
     else:
