@@ -16,7 +16,7 @@ OpenAI's description, as loaded:
 
 Generation:
 - One request body in ten has one of its strings changed: to end with a lone surrogate (JSON's "\\ud800", which
-  schemathesis, generating UTF-8 text, never sends by itself), or to a long run of a word the practice server's
+  schemathesis, generating UTF-8 text, never sends by itself; see json_with_lone_surrogates), or to a long run of a word the practice server's
   replies look for (a fuzzer's dictionary).
 - Half of the chat requests that do not ask to stream are streamed: OpenAI's schema makes "stream" one optional
   field among thirty, so without this few streamed replies would be checked (and "stream_options" would mostly
@@ -37,8 +37,12 @@ import schemathesis
 from hypothesis import strategies as st
 
 DELIBERATE_FAULT = re.compile(r"\+\s*(500|503|stall|disconnect|error)", re.IGNORECASE)
-# JSON can spell half of a UTF-16 pair; schemathesis generates UTF-8 text only, so it never sends one by itself.
-LONE_SURROGATE = "\ud800"
+# JSON can spell half of a UTF-16 pair ("\ud800"); schemathesis generates UTF-8 text only, so it never sends one by
+# itself. The body holds a stand-in (a private-use character), which the JSON serializer below turns into a lone
+# surrogate on the wire: a real one in the body would break schemathesis's own checks of the body.
+SURROGATE_STAND_IN = "\U0010fffd"
+STAND_IN_ESCAPED = b"\\udbff\\udffd"  # how json.dumps spells the stand-in
+LONE_SURROGATE_ESCAPED = b"\\ud800"
 # Words the practice server's replies look for (helpers/server/replies.py), as a fuzzer's dictionary: a long run of
 # one of them is what made a pattern there take quadratic time.
 PROMPT_WORDS = ["poem", "tree", "trees", "haiku", "long story", "count to 7", "my name is", "what is my name",
@@ -98,7 +102,7 @@ def _mutated(body: Any, paths: list[tuple], rng: random.Random) -> Any:
     old = body
     for key in path:
         old = old[key]
-    new = old + LONE_SURROGATE if dice < 0.05 else (rng.choice(PROMPT_WORDS) + " ") * rng.randint(1_000, 40_000)
+    new = old + SURROGATE_STAND_IN if dice < 0.05 else (rng.choice(PROMPT_WORDS) + " ") * rng.randint(1_000, 40_000)
     return _replaced(body, path, new)
 
 
@@ -112,6 +116,14 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     # A true random (seeded by Hypothesis): Hypothesis's own draws favour 0 and small values, so a dice drawn with
     # st.integers, or st.randoms' default, would come up "mutate" far more often than one time in ten.
     return st.tuples(bodies, st.randoms(use_true_random=True)).map(lambda drawn: _mutated(drawn[0], paths, drawn[1]))
+
+
+@schemathesis.serializer("application/json")
+def json_with_lone_surrogates(_context: Any, value: Any) -> bytes:
+    """JSON as schemathesis sends it (ASCII, escapes for the rest), with each stand-in spelled as a lone surrogate."""
+    if isinstance(value, bytes):
+        return value
+    return json.dumps(value, default=str).encode().replace(STAND_IN_ESCAPED, LONE_SURROGATE_ESCAPED)
 
 
 @schemathesis.hook
