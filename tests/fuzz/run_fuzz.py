@@ -244,7 +244,7 @@ def report(f: dict, out: Path) -> int:
     lines = [f"Fuzzing the practice server with schemathesis for {f['elapsed_s']:.0f} s against OpenAI's "
              f"description ({SPEC.relative_to(ROOT)}).", "", "| target | value | result |", "| --- | --- | --- |"]
     lines += [f"| {t['target']} | {t['value']} | {'PASS' if t['pass'] else 'FAIL'} |" for t in targets.values()]
-    lines += ["", f"Requests the server answered, by status: "
+    lines += ["", "Requests the server answered, by status: "
               + ", ".join(f"{status}: {n:,}" for status, n in sorted(statuses.items())),
               f"Test cases: {cases.get('generated', 0):,} generated; seed {f['summary'].get('seed')}; "
               f"the server's log, schemathesis's output and its JSON report are in {out}."]
