@@ -14,7 +14,8 @@ budget is spent, checking every response (tests/fuzz/hooks.py adds the OpenAI er
 Targets, each printed with its figure; exit 1 if one is missed, 2 if the run could not start:
 - schemathesis found no failure: no 5xx, every 2xx valid against OpenAI's response schema (streams chunk by chunk),
   every 4xx and 5xx an OpenAI-style error body, no error event inside a stream;
-- the server's own log: no 5xx answered and no traceback;
+- the server's own log: no 5xx answered, no traceback, no answer slower than 5 s (its own time to the first byte:
+  at full speed every answer takes milliseconds, so a slow one means work that grows too fast with the input);
 - every operation in tests/fuzz/operations.txt was answered both 2xx and 4xx, and streamed replies were among the 2xx (the fuzz reached them);
 - the server is alive afterwards: the model list, a reply and a streamed reply all succeed.
 
@@ -45,7 +46,8 @@ OPERATIONS = HERE / "operations.txt"
 CONFIG = HERE / "schemathesis.toml"
 HOST = "127.0.0.1"  # loopback only
 # One access-log line per request (helpers/server/access.py): 'CLIENT - "METHOD PATH" STATUS req_ID N ms'.
-ACCESS_LINE = re.compile(r'"(?P<method>\S+) (?P<path>.*)" (?P<status>\d{3}) req_\w+ \d+ ms$')
+ACCESS_LINE = re.compile(r'"(?P<method>\S+) (?P<path>.*)" (?P<status>\d{3}) req_\w+ (?P<ms>\d+) ms$')
+SLOWEST_MS = 5000  # at full speed a request takes milliseconds: a slow one means work that grows too fast
 
 
 def free_port() -> int:
@@ -138,6 +140,7 @@ def read_server_log(log: Path) -> dict:
     """What the server itself says it answered: requests by status, by operation, and any traceback."""
     statuses: Counter[int] = Counter()
     by_operation: dict[str, Counter[str]] = {name: Counter() for name in operations()}
+    slowest = (0, "")
     tracebacks = []
     lines = log.read_text(errors="replace").splitlines()
     for index, line in enumerate(lines):
@@ -146,13 +149,14 @@ def read_server_log(log: Path) -> dict:
             status = int(match["status"])
             statuses[status] += 1
             request = f"{match['method']} {match['path']}"
+            slowest = max(slowest, (int(match["ms"]), f"{request[:100]} {status}"))
             for name, pattern in operations().items():
                 if pattern.fullmatch(request):
                     by_operation[name][f"{status // 100}xx"] += 1
                     break
         elif line.startswith("Traceback") or "Exception in ASGI application" in line:
             tracebacks.append("\n".join(lines[max(0, index - 2): index + 30]))
-    return {"statuses": statuses, "by_operation": by_operation, "tracebacks": tracebacks}
+    return {"statuses": statuses, "by_operation": by_operation, "slowest": slowest, "tracebacks": tracebacks}
 
 
 def run(args: argparse.Namespace, out: Path) -> dict:
@@ -202,6 +206,9 @@ def judge(f: dict) -> dict:
                          "pass": f["fuzz_exit"] == 0 and summary.get("complete") is True},
         "no_5xx": {"target": "the server answered no 5xx",
                    "value": f"{server_errors} of {sum(statuses.values()):,} requests", "pass": server_errors == 0},
+        "slowest": {"target": f"the server's slowest answer (its own time to the first byte) under {SLOWEST_MS} ms",
+                    "value": f"{served['slowest'][0]} ms ({served['slowest'][1]})",
+                    "pass": served["slowest"][0] < SLOWEST_MS},
         "no_traceback": {"target": "no traceback in the server's log",
                          "value": str(len(served["tracebacks"])), "pass": not served["tracebacks"]},
         "reached": {"target": f"each of the {len(by_operation)} operations answered both 2xx and 4xx",
