@@ -3,8 +3,9 @@
 Checks beyond schemathesis's own:
 - openai_error_body: every 4xx and 5xx answers OpenAI's error shape, {"error": {"message", "type", "param", "code"}},
   with a message that says something, as the openai package and the helpers expect.
-- event_stream_well_formed: a streamed reply is server-sent events, every event one JSON object on a "data:" line,
-  ending with "data: [DONE]", with no error event inside it (schemathesis checks each chunk against OpenAI's
+- event_stream_well_formed: a streamed reply is server-sent events, every event's data a JSON object, ending as
+  its API ends a stream (Chat Completions: "data: [DONE]"; Responses: a response.completed or .incomplete event
+  whose "event:" names its type), with no error event inside it (schemathesis checks each chunk against OpenAI's
   schema for it; this checks the framing around the chunks, which the schema cannot describe).
 
 OpenAI's description, as loaded:
@@ -177,6 +178,27 @@ def openai_error_body(ctx: Any, response: schemathesis.Response, case: schemathe
     return None
 
 
+# How each API ends a stream: Chat Completions with "data: [DONE]"; the Responses API with a last event of its own.
+RESPONSES_LAST_EVENTS = {"response.completed", "response.incomplete"}
+
+
+def _events(text: str) -> list[tuple[str | None, str]]:
+    """(event name, data) of each server-sent event; an event's fields are "event:" and "data:" lines."""
+    parsed = []
+    for block in text.split("\n\n"):
+        name, data = None, []
+        for line in block.split("\n"):
+            field, _, value = line.partition(": ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+            else:
+                raise AssertionError(f"A line that is neither 'event:' nor 'data:': {line[:200]!r}")
+        parsed.append((name, "\n".join(data)))
+    return parsed
+
+
 @schemathesis.check
 def event_stream_well_formed(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     content_type = (response.headers.get("content-type") or [""])[0]
@@ -185,18 +207,22 @@ def event_stream_well_formed(ctx: Any, response: schemathesis.Response, case: sc
     text = response.content.decode("utf-8")
     if not text.endswith("\n\n"):
         raise AssertionError(f"The stream does not end with a blank line: {text[-200:]!r}")
-    events = text[:-2].split("\n\n")
-    cut_short = getattr(response, "stream_cut_short", False)  # read up to max-stream-events: no [DONE] yet
-    if not cut_short:
-        if events[-1] != "data: [DONE]":
-            raise AssertionError(f"The stream does not end with 'data: [DONE]': {events[-1][:200]!r}")
-        events.pop()
-    for event in events:
-        if not event.startswith("data: ") or "\n" in event:
-            raise AssertionError(f"Not one 'data:' line: {event[:200]!r}")
-        data = json.loads(event[len("data: "):])
-        if not isinstance(data, dict):
-            raise AssertionError(f"An event that is not a JSON object: {event[:200]!r}")
-        if "error" in data:
-            raise AssertionError(f"An error event inside the stream: {event[:300]!r}")
+    events = _events(text[:-2])
+    chat = case.operation.path.endswith("/chat/completions")
+    if not getattr(response, "stream_cut_short", False):  # read up to max-stream-events: the end is not there yet
+        if chat and events[-1][1] != "[DONE]":
+            raise AssertionError(f"The stream does not end with 'data: [DONE]': {events[-1][1][:200]!r}")
+        if not chat and events[-1][0] not in RESPONSES_LAST_EVENTS:
+            raise AssertionError(f"The stream does not end with {' or '.join(sorted(RESPONSES_LAST_EVENTS))}: "
+                                 f"{events[-1][0]!r}")
+    for name, data in events:
+        if data == "[DONE]" and chat:
+            continue
+        payload = json.loads(data)
+        if not isinstance(payload, dict):
+            raise AssertionError(f"An event whose data is not a JSON object: {data[:200]!r}")
+        if payload.get("error") or payload.get("type") == "error" or name == "error":
+            raise AssertionError(f"An error event inside the stream: {data[:300]!r}")
+        if name is not None and payload.get("type") != name:
+            raise AssertionError(f"An event named {name!r} whose data's type is {payload.get('type')!r}")
     return None
