@@ -9,7 +9,8 @@ CACHE ?= $(HOME)/.cache/openai-jupyter-tutorial
 # completion on the CI machine, with or without -DGGML_NATIVE=OFF; 0.3.16 answers.
 LLAMA_CPP_VERSION := 0.3.16
 
-.PHONY: lab test notebooks bench test-workshop test-browser test-real test-legacy handouts test-handouts test-hub test-install lock clean
+.PHONY: lab test notebooks bench test-workshop test-fuzz fuzz-spec test-soak test-browser test-real test-legacy handouts \
+	test-handouts test-hub test-install lock clean
 
 # (Re)create the venv when it is missing, broken, or older than the dependency files.
 $(STAMP): pyproject.toml constraints.txt
@@ -41,6 +42,24 @@ test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its
 
 test-workshop: $(STAMP)  ## workshop mode under load: 100 students x 3 streams (exits 1 on a missed target)
 	$(PY) -m tests.bench.load_workshop
+
+FUZZ_VENV := $(CACHE)/venv-fuzz
+FUZZ_SECONDS ?= 150
+SOAK_SECONDS ?= 120
+
+test-fuzz: $(STAMP)  ## schemathesis against OpenAI's own API description for FUZZ_SECONDS (150): no 5xx, errors OpenAI's shape
+	@cmp -s tests/fuzz/requirements.txt $(FUZZ_VENV)/requirements.txt 2>/dev/null || \
+		{ rm -rf $(FUZZ_VENV); $(PYTHON) -m venv $(FUZZ_VENV) && \
+		  $(FUZZ_VENV)/bin/pip install -q -r tests/fuzz/requirements.txt && \
+		  cp tests/fuzz/requirements.txt $(FUZZ_VENV)/requirements.txt; }
+	$(FUZZ_VENV)/bin/python tests/fuzz/run_fuzz.py --seconds $(FUZZ_SECONDS) --server-python $(PY)
+
+fuzz-spec:  ## re-trim tests/fuzz/openai-openapi.json (OPENAPI_REPO=a clone of github.com/openai/openai-openapi)
+	@test -n "$(OPENAPI_REPO)" || { echo "Set OPENAPI_REPO to a clone of https://github.com/openai/openai-openapi"; exit 1; }
+	$(PYTHON) tools/trim_openapi.py --repo $(OPENAPI_REPO)
+
+test-soak: $(STAMP)  ## workshop mode for SOAK_SECONDS (120; the full soak is 600): 200 streams that abort, stall, reconnect
+	$(PY) tests/soak/soak.py --seconds $(SOAK_SECONDS) --json artifacts/soak.json
 
 # The browser suites fail at once, saying how to install it, without Chromium (tools/chromium.py).
 test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from contextlib import contextmanager
 
 import httpx
@@ -173,3 +174,73 @@ def test_a_fastapi_422_is_explained_in_its_own_words(strict):
         strict.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
                                        stream=True, stream_options={"include_usage": True})
     assert "Extra inputs are not permitted" in helpers.explain(raised.value)
+
+
+# --- found by fuzzing (make test-fuzz) ----------------------------------------------------------------------
+
+LONE_SURROGATE_BODIES = {
+    "content": rb'{"model": "practice", "messages": [{"role": "user", "content": "what about \ud800 then"}]}',
+    "model": rb'{"model": "pr\udc00", "messages": [{"role": "user", "content": "hi"}]}',
+    "text part": rb'{"model": "practice", "messages": [{"role": "user", "content": [{"type": "text", "text": "x\udfff"}]}]}',
+    "UTF-8 bytes of a surrogate": b'{"model": "practice", "messages": [{"role": "user", "content": "a \xed\xa0\x80"}]}',
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("where", LONE_SURROGATE_BODIES)
+def test_a_lone_surrogate_is_a_400_that_says_where_not_a_500(http, where, stream):
+    raw = LONE_SURROGATE_BODIES[where]
+    if stream:
+        raw = raw[:-1] + b', "stream": true}'
+    response = http.post(CHAT, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text[:300]
+    error = response.json()["error"]
+    assert "lone surrogate" in error["message"] and error["param"] in ("messages[0].content", "model",
+                                                                       "messages[0].content[0].text")
+
+
+def test_a_surrogate_pair_is_a_character_and_is_answered(http):
+    raw = rb'{"model": "practice", "messages": [{"role": "user", "content": "what about \ud83d\ude00 then"}]}'
+    response = http.post(CHAT, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text[:300]
+    assert "\N{GRINNING FACE}" in response.json()["choices"][0]["message"]["content"]
+
+
+@pytest.mark.parametrize("prompt", ["tree " * 20_000, "poem " * 20_000, "a poem " * 10_000 + "\n" + "tree " * 10_000])
+def test_a_prompt_of_thousands_of_catalogue_words_is_answered_at_once(http, prompt):
+    """The tree-poem pattern had ".*" between its words: quadratic, a minute of one core for 100 KB of "tree",
+    during which no one else in the room got a token. (Timed here: the server runs in this process, and a regex
+    holds the GIL, so the client's own timeout could not fire.)"""
+    started = time.perf_counter()
+    response = http.post(CHAT, json=body(prompt), timeout=60)
+    assert response.status_code == 200
+    assert time.perf_counter() - started < 5
+
+
+def test_the_tree_poem_still_needs_both_words_on_one_line():
+    from helpers.server.replies import TREE_POEM, reply_text
+
+    def answer(prompt: str) -> str:
+        return reply_text([{"role": "user", "content": prompt}])
+
+    assert answer("write a poem about a tree") == answer("Trees! A poem, please.") == TREE_POEM
+    assert TREE_POEM not in (answer("a poem\nabout a tree"), answer("poetry about trees"), answer("a treehouse poem"))
+
+
+def test_a_pace_that_is_not_a_number_is_a_400(http):
+    response = http.post(CHAT, json=body(stream=True), headers={"x-practice-tokens-per-second": "nan"})
+    assert response.status_code == 400, response.text[:300]
+    assert "x-practice-tokens-per-second" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("effort", [{}, [], 3])
+@pytest.mark.parametrize("where", ["chat", "responses"])
+def test_a_reasoning_effort_that_is_not_a_string_is_a_400(http, effort, where):
+    if where == "chat":
+        response = http.post(CHAT, json=body(reasoning_effort=effort))
+        param = "reasoning_effort"
+    else:
+        response = http.post("/v1/responses", json={"model": "practice", "input": "hi", "reasoning": {"effort": effort}})
+        param = "reasoning.effort"
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param

@@ -179,7 +179,9 @@ CATALOGUE: list[tuple[re.Pattern, Callable[[re.Match, Sequence[Message]], str]]]
     (re.compile(p, re.IGNORECASE), reply)
     for p, reply in [
         (r"\bhaiku\b", _fixed(HAIKU)),
-        (r"\bpoem\b.*\btrees?\b|\btrees?\b.*\bpoem\b", _fixed(TREE_POEM)),
+        # "poem" and "tree" on one line, in either order: lookaheads from each line's start, so that a prompt
+        # of thousands of "tree"s takes linear time (".*" between the words took quadratic time: minutes).
+        (r"(?m)^(?=.*\bpoem\b)(?=.*\btrees?\b)", _fixed(TREE_POEM)),
         (r"\blong story\b", _fixed(LONG_STORY)),
         (r"\bcount (?:from (\d+) )?to (\d+)", _count_to),
         (r"\bwhat(?:'s| is) my name\b", _remember_name),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +59,44 @@ def parse_json(raw: bytes) -> dict:
         ) from None
     if not isinstance(body, dict):
         raise bad_request(f"The request body must be a JSON object, but got {_type_name(body)}.")
+    _refuse_lone_surrogates(body)
     return body
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins a valid pair into one character
+
+
+def _lone_surrogate_at(body: dict) -> str | None:
+    """Where a lone surrogate is: the path of its string, or of the object one of whose keys holds it.
+    A loop, not recursion: the body may be nested as deep as the JSON parser allows."""
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if _LONE_SURROGATE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _LONE_SURROGATE.search(key):
+                    return path
+                pending.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
+def _refuse_lone_surrogates(body: dict) -> None:
+    """JSON can spell half of a UTF-16 pair (\\ud800), which is no character and which UTF-8 cannot encode:
+    refused here with a 400, rather than echoed into a reply that then fails to encode (a 500)."""
+    param = _lone_surrogate_at(body)
+    if param is not None:
+        raise bad_request(
+            f"Invalid Unicode in '{param or 'the body'}': it holds a lone surrogate (an escape such as \\ud800 "
+            "without its pair), which is not a character. Send the text as UTF-8, or escape a character outside "
+            "the Basic Multilingual Plane as a pair (\\ud83d\\ude00).",
+            param=param or None,
+            code="invalid_value",
+        )
 
 
 def _check_content(index: int, message: dict) -> None:
@@ -223,7 +261,11 @@ def parse_chat_request(body: dict) -> ChatRequest:
 
 
 def reasoning_effort(value: Any, param: str = "reasoning_effort") -> str | None:
-    if value is None or value in thinking.SENTENCES:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _wrong_type(param, "a string", value)
+    if value in thinking.SENTENCES:
         return value
     raise bad_request(
         f"Invalid value for '{param}': expected one of {', '.join(thinking.SENTENCES)}, but got {value!r}.",
