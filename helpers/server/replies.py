@@ -10,6 +10,8 @@ import hashlib
 import re
 from typing import Callable, Sequence
 
+from .markdown_tour import MARKDOWN_TOUR
+
 Message = dict  # {"role": ..., "content": str | list[parts] | None}
 
 TREE_POEM = """\
@@ -164,6 +166,7 @@ CATALOGUE: list[tuple[re.Pattern, Callable[[re.Match, Sequence[Message]], str]]]
         (r"\bhaiku\b", _fixed(HAIKU)),
         (r"\bpoem\b.*\btrees?\b|\btrees?\b.*\bpoem\b", _fixed(TREE_POEM)),
         (r"\blong story\b", _fixed(LONG_STORY)),
+        (r"\bmarkdown\b", _fixed(MARKDOWN_TOUR)),
         (r"\bcount (?:from (\d+) )?to (\d+)", _count_to),
         (r"\bwhat(?:'s| is) my name\b", _remember_name),
         (r"\bmy name is (\w+)", _greet_name),

@@ -1,0 +1,198 @@
+"""A view of one stream: it takes the StreamResult as it fills in and shows it, throttled.
+
+``StreamView`` shows it in a notebook (a StreamWidget, see widget.py for how the text travels);
+``PlainView`` prints it, for a terminal or an IPython without a notebook front end.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable
+
+import ipywidgets as widgets
+from IPython import get_ipython
+from IPython.display import display
+
+from ..chat import StreamResult
+from .throttle import STATUS_PER_SECOND, TEXT_PER_SECOND, Throttle
+from .widget import Capture, StreamWidget
+
+# Which capture Output each running cell's output goes to now (cell message id -> Output): the page and
+# nbclient route a cell's output to the Output that claimed that cell's id last.
+_claims: dict[str, widgets.Output] = {}
+
+
+def has_front_end() -> bool:
+    """Whether widgets can show: code runs in a Jupyter kernel (not a terminal or plain IPython)."""
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def _parent_header() -> dict:
+    kernel = getattr(get_ipython(), "kernel", None)
+    parent = kernel.get_parent() if kernel is not None else None
+    return (parent or {}).get("header", {})
+
+
+def _in_cell() -> bool:
+    """Whether this code runs for a cell (an execute request). Code run by a widget event (a button's
+    on_click, or a task it started) runs for a comm message, and once that message is handled the page
+    drops any output sent for it; there the text has to travel as widget messages instead."""
+    return _parent_header().get("msg_type", "execute_request") == "execute_request"
+
+
+def _phase(result: StreamResult) -> str:
+    phase = getattr(result, "phase", None)  # StreamResult.phase, where the chat module has it
+    return phase or ("answering" if result.pieces else "waiting")
+
+
+def _thinking_pieces(result: StreamResult) -> list[str]:
+    return getattr(result, "thinking_pieces", None) or []
+
+
+def _tool_calls(result: StreamResult) -> list[dict]:
+    return [{"name": call.name or "", "arguments": call.arguments or ""} for call in getattr(result, "tool_calls", None) or []]
+
+
+def _rate(result: StreamResult, elapsed: float) -> float:
+    if result.time_to_first_token is None:
+        return 0.0
+    generating = elapsed - result.time_to_first_token
+    return (len(result.pieces) - 1) / generating if generating > 0 and len(result.pieces) > 1 else 0.0
+
+
+def ending(result: StreamResult) -> str:
+    """The status line of a finished stream: how it ended."""
+    if result.error:
+        return f"⚠ {result.error}"
+    if result.stopped:
+        return f"■ stopped after {len(result.pieces)} tokens, {result.seconds:.1f} s"
+    return f"✓ {result.summary()}"
+
+
+class StreamView:
+    """A stream in the notebook: optional title, thinking, tool calls, the reply as Markdown (or plain text
+    with ``markdown=False``), a status line and a Stop button. Display it, then ``refresh(result)`` as the
+    result fills in and ``finish(result)`` at the end; ``on_stop`` says what the Stop button does."""
+
+    def __init__(self, title: str | None = None, *, markdown: bool = True, stop_button: bool = True,
+                 bubble: str = "", hint: str = "") -> None:
+        self.capture = Capture()
+        self.widget = StreamWidget(title=title or "", markdown=markdown, stoppable=stop_button, bubble=bubble,
+                                   capture=self.capture)
+        self.hint = hint  # said in the status line while streaming, e.g. how to stop
+        self.text_throttle = Throttle(TEXT_PER_SECOND)
+        self.status_throttle = Throttle(STATUS_PER_SECOND)
+        self.shown = 0  # answer pieces already sent
+        self.shown_thinking = 0
+        self.tool_calls: list[dict] = []
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+    def on_stop(self, handler: Callable[[], None]) -> None:
+        """What the Stop button does (the last handler given); ``stop()`` does the same from code."""
+        self.widget.stop_handlers[:] = [handler]
+
+    def stop(self) -> None:
+        for handler in list(self.widget.stop_handlers):
+            handler()
+
+    def refresh(self, result: StreamResult) -> None:
+        """Called for every piece: sends what is new at most TEXT_PER_SECOND times a second, and the
+        status line at most STATUS_PER_SECOND times a second."""
+        if self.text_throttle.due():
+            self._send_new(result)
+        if self.status_throttle.due():
+            self._send_status(result)
+
+    def finish(self, result: StreamResult) -> None:
+        """The final render: all remaining text, and a status line that says how it ended."""
+        self._send_new(result)
+        self._release()
+        failed = result.error is not None and not result.stopped
+        with self.widget.hold_sync():
+            self.widget.phase = "failed" if failed else ("stopped" if result.stopped else "done")
+            self.widget.status = ending(result)
+            self.widget.done = True
+        self.widget.set_quietly(text=result.text, thinking="".join(_thinking_pieces(result)))
+
+    # --- how the new text travels (see widget.py) ---
+
+    def _send_new(self, result: StreamResult) -> None:
+        text = "".join(result.pieces[self.shown :])
+        self.shown = len(result.pieces)
+        thinking_pieces = _thinking_pieces(result)
+        thinking = "".join(thinking_pieces[self.shown_thinking :])
+        self.shown_thinking = len(thinking_pieces)
+        phase = _phase(result)
+        calls = _tool_calls(result)
+        if phase != self.widget.phase or calls != self.tool_calls:
+            seconds = getattr(result, "thinking_seconds", None)
+            with self.widget.hold_sync():
+                self.widget.phase = phase
+                if seconds:
+                    self.widget.thinking_seconds = seconds
+                if calls != self.tool_calls:
+                    self.widget.tool_calls = self.tool_calls = calls
+        if not (text or thinking):
+            return
+        if _in_cell():
+            self._claim()
+            for stream, new in ((sys.stderr, thinking), (sys.stdout, text)):
+                if new:
+                    stream.write(new)
+                    stream.flush()
+        else:
+            self.widget.send({"text": text, "thinking": thinking})
+            self.widget.set_quietly(text=result.text, thinking="".join(thinking_pieces))
+
+    def _send_status(self, result: StreamResult) -> None:
+        elapsed = max(0.0, time.perf_counter() - result.started)
+        hint = f" ({self.hint})" if self.hint else ""
+        self.widget.status = (f"⏵ {_phase(result)} · {len(result.pieces)} tokens · {_rate(result, elapsed):.1f} tok/s"
+                              f" · {elapsed:.1f} s{hint}")
+
+    def _claim(self) -> None:
+        """Route this cell's output to this view's capture Output, once per stream: the page and nbclient
+        register the Output when its msg_id changes, and the last one registered gets the output. Setting
+        it around every write (as ``with output:`` does) would cost two more messages per refresh."""
+        parent = _parent_header().get("msg_id", "")
+        if _claims.get(parent) is self.capture:
+            return
+        sys.stdout.flush(), sys.stderr.flush()  # what the cell printed before belongs to the cell
+        if self.capture.msg_id == parent:
+            self.capture.msg_id = ""  # another view claimed the cell since: register this one again, on top
+        self.capture.msg_id = parent
+        _claims[parent] = self.capture
+
+    def _release(self) -> None:
+        parent = self.capture.msg_id
+        if parent:
+            sys.stdout.flush(), sys.stderr.flush()
+            self.capture.msg_id = ""
+            if _claims.get(parent) is self.capture:
+                del _claims[parent]
+
+
+class PlainView:
+    """A stream printed as plain text, for a terminal or an IPython without a notebook front end."""
+
+    def __init__(self, title: str | None = None) -> None:
+        if title:
+            print(title)
+        self.shown = 0
+
+    def on_stop(self, handler: Callable[[], None]) -> None:
+        pass  # nothing to click: Ctrl-C stops
+
+    def refresh(self, result: StreamResult) -> None:
+        text = "".join(result.pieces[self.shown :])
+        self.shown = len(result.pieces)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def finish(self, result: StreamResult) -> None:
+        self.refresh(result)
+        print(f"\n{ending(result)}", flush=True)
