@@ -6,14 +6,15 @@
     result = helpers.stream_to_output("tell me a long story")
 """
 
-from .chat import AsyncTextStream, Reply, StreamResult, TextStream, as_messages, astream, complete, stream
+from .chat import AsyncTextStream, Reply, StreamResult, TextStream, ToolCall, as_messages, astream, complete, stream
 from .check import check, is_practice_server
 from .config import PRESETS, ConfigError, Settings, async_client, client, settings
 from .display import ChatInput, StreamView, Throttle, astream_to_output, side_by_side, stream_to_output, transcript
 from .errors import explain
 
 __all__ = [
-    "PRESETS", "AsyncTextStream", "ChatInput", "ConfigError", "Reply", "Settings", "StreamResult", "StreamView", "TextStream",
+    "PRESETS", "AsyncTextStream", "ChatInput", "ConfigError", "Reply", "Settings", "StreamResult", "StreamView",
+    "TextStream", "ToolCall",
     "as_messages", "astream", "astream_to_output", "async_client", "check", "client", "complete", "explain",
     "is_practice_server", "settings", "side_by_side", "stream", "stream_to_output", "Throttle", "transcript",
 ]

@@ -10,6 +10,8 @@ from openai.types import Model
 
 from . import chat, config
 from .defaults import PRACTICE_OWNER
+
+BUDGET = 400  # tokens for check's tiny requests: room for a thinking model to think, then say OK
 from .errors import explain
 
 
@@ -22,6 +24,7 @@ class Report:
     models: list[str] = field(default_factory=list)
     usage_chunk: bool | None = None
     practice: bool = False
+    thinks: bool = False  # a thinking (reasoning) model
 
     def line(self, passed: bool | None, text: str) -> None:
         mark = {True: "✓", False: "✗", None: "·"}[passed]
@@ -36,7 +39,7 @@ class Report:
     def __str__(self) -> str:
         head = f"Server {self.settings.base_url} · model {self.settings.model} · key {config.mask(self.settings.api_key)}"
         warnings = [f"! {w}" for w in self.settings.warnings]
-        verdict = ["All good: the notebooks will work with these settings."] if self.ok else [f"Fix: {self.fix}"]
+        verdict = ["All good: the notebooks will work with these settings."] if self.ok else [f"✗ {self.fix}"]
         return "\n".join([head, *warnings, *self.lines, *verdict])
 
     def _repr_pretty_(self, printer, cycle) -> None:
@@ -82,14 +85,26 @@ def check(settings: config.Settings | None = None, *, show: bool = True) -> Repo
     )
 
     prompt = "Reply with just OK."
+    limit = {"max_tokens": BUDGET}
     try:
-        reply = chat.complete(prompt, client=client, model=settings.model, max_tokens=20)
-        report.line(True, f"completion works: {reply.text.strip()[:40]!r} in {reply.seconds:.2f} s")
+        try:
+            reply = chat.complete(prompt, client=client, model=settings.model, **limit)
+        except openai.BadRequestError as error:
+            if "max_completion_tokens" not in str(error):
+                raise
+            limit = {"max_completion_tokens": BUDGET}
+            report.line(None, "this model takes max_completion_tokens, not max_tokens (as OpenAI's reasoning models do)")
+            reply = chat.complete(prompt, client=client, model=settings.model, **limit)
+        if reply.text.strip():
+            report.line(True, f"completion works: {reply.text.strip()[:40]!r} in {reply.seconds:.2f} s")
+        else:
+            report.line(True, f"completion works, but the reply was empty ({reply.finish_reason}): a thinking model "
+                        f"may have spent all {BUDGET} tokens thinking; give it a larger max_tokens")
     except Exception as error:
         return _done(report.fail("a completion", error), show)
 
     try:
-        text_stream = chat.stream(prompt, client=client, model=settings.model, max_tokens=20)
+        text_stream = chat.stream(prompt, client=client, model=settings.model, **limit)
         for _ in text_stream:
             pass
         result = text_stream.result
@@ -103,6 +118,12 @@ def check(settings: config.Settings | None = None, *, show: bool = True) -> Repo
         )
     except Exception as error:
         return _done(report.fail("a stream", error), show)
+    report.thinks = bool(result.thinking_pieces or result.reasoning_tokens or reply.thinking)
+    if report.thinks:
+        shown = (f"it streams its thinking before the answer ({len(result.thinking_pieces)} pieces, "
+                 f"{result.thinking_seconds:.1f} s)" if result.thinking_pieces else
+                 f"it thinks before answering but does not show it ({result.reasoning_tokens} tokens, counted in usage)")
+        report.line(None, f"a thinking model: {shown}")
     return _done(report, show)
 
 

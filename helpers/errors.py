@@ -43,6 +43,15 @@ def server_message(error: openai.APIError) -> str:
     return error.message
 
 
+def _bad_request_fix(message: str) -> str:
+    """The fix for the 400s a learner meets when moving to OpenAI's reasoning models."""
+    if "max_completion_tokens" in message:
+        return " Fix: pass max_completion_tokens=... instead of max_tokens (OpenAI's reasoning models count thinking in it)."
+    if "temperature" in message and "Unsupported" in message:
+        return " Fix: leave temperature out; reasoning models accept only the default."
+    return ""
+
+
 def explain(error: BaseException, api_key: str | None = None) -> str:
     """One line: what went wrong, and the fix. Never contains the API key."""
     return redact(_explain(error), api_key)
@@ -84,11 +93,16 @@ def _explain(error: BaseException) -> str:
             f"something like {PRACTICE_BASE_URL}."
         )
     if isinstance(error, openai.RateLimitError):
-        return f"Rate limited (429){_retries(error)}. Wait a little and try again, or send fewer requests at once."
+        if error.code == "insufficient_quota":  # a 429 that no waiting fixes
+            return (f"Out of credit (429 insufficient_quota): {server_message(error)} Retrying will not help. Fix: add "
+                    "credit or raise the limit in your account's billing settings, or use a local server.")
+        return f"Rate limited (429){_retries(error)}. Fix: wait a little and try again, or send fewer requests at once."
     if isinstance(error, openai.InternalServerError):
-        return f"The server failed ({error.status_code}){_retries(error)}: {server_message(error)} Try again later."
+        message = server_message(error)
+        advice = "" if "try again" in message.lower() else " Try again later."
+        return f"The server failed ({error.status_code}){_retries(error)}: {message}{advice}"
     if isinstance(error, openai.BadRequestError):
-        return f"The server refused the request (400): {server_message(error)}"
+        return f"The server refused the request (400): {server_message(error)}{_bad_request_fix(server_message(error))}"
     if isinstance(error, openai.APIStatusError):
         return f"The server answered {error.status_code}: {server_message(error)}"
     if isinstance(error, openai.APIError):  # an error event inside a stream

@@ -50,7 +50,7 @@ def stream_to_output(
     try:
         text_stream = chat.stream(prompt, client=client, model=model, **params)
         result = text_stream.result
-        for _ in text_stream:
+        for _ in text_stream.progress():  # every chunk: thinking and tool calls show too
             view.refresh(result)
     except KeyboardInterrupt as error:
         result.finish(error=error)
@@ -82,7 +82,7 @@ async def astream_to_output(
         nonlocal result
         text_stream = await chat.astream(prompt, client=client, model=model, **params)
         result = text_stream.result
-        async for _ in text_stream:
+        async for _ in text_stream.progress():
             view.refresh(result)
 
     task = asyncio.ensure_future(consume())

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from typing import Callable
 
 import ipywidgets as widgets
@@ -41,24 +40,8 @@ def _in_cell() -> bool:
     return _parent_header().get("msg_type", "execute_request") == "execute_request"
 
 
-def _phase(result: StreamResult) -> str:
-    phase = getattr(result, "phase", None)  # StreamResult.phase, where the chat module has it
-    return phase or ("answering" if result.pieces else "waiting")
-
-
-def _thinking_pieces(result: StreamResult) -> list[str]:
-    return getattr(result, "thinking_pieces", None) or []
-
-
 def _tool_calls(result: StreamResult) -> list[dict]:
-    return [{"name": call.name or "", "arguments": call.arguments or ""} for call in getattr(result, "tool_calls", None) or []]
-
-
-def _rate(result: StreamResult, elapsed: float) -> float:
-    if result.time_to_first_token is None:
-        return 0.0
-    generating = elapsed - result.time_to_first_token
-    return (len(result.pieces) - 1) / generating if generating > 0 and len(result.pieces) > 1 else 0.0
+    return [{"name": call.name, "arguments": call.arguments} for call in result.tool_calls]
 
 
 def ending(result: StreamResult) -> str:
@@ -66,7 +49,7 @@ def ending(result: StreamResult) -> str:
     if result.error:
         return f"⚠ {result.error}"
     if result.stopped:
-        return f"■ stopped after {len(result.pieces)} tokens, {result.seconds:.1f} s"
+        return f"■ stopped after {result.tokens} tokens, {result.seconds:.1f} s"
     return f"✓ {result.summary()}"
 
 
@@ -110,29 +93,25 @@ class StreamView:
         """The final render: all remaining text, and a status line that says how it ended."""
         self._send_new(result)
         self._release()
-        failed = result.error is not None and not result.stopped
         with self.widget.hold_sync():
-            self.widget.phase = "failed" if failed else ("stopped" if result.stopped else "done")
+            self.widget.phase = result.phase
             self.widget.status = ending(result)
             self.widget.done = True
-        self.widget.set_quietly(text=result.text, thinking="".join(_thinking_pieces(result)))
+        self.widget.set_quietly(text=result.text, thinking=result.thinking)
 
     # --- how the new text travels (see widget.py) ---
 
     def _send_new(self, result: StreamResult) -> None:
         text = "".join(result.pieces[self.shown :])
         self.shown = len(result.pieces)
-        thinking_pieces = _thinking_pieces(result)
-        thinking = "".join(thinking_pieces[self.shown_thinking :])
-        self.shown_thinking = len(thinking_pieces)
-        phase = _phase(result)
-        calls = _tool_calls(result)
+        thinking = "".join(result.thinking_pieces[self.shown_thinking :])
+        self.shown_thinking = len(result.thinking_pieces)
+        phase = result.phase
+        calls = _tool_calls(result) if result.tool_calls else []
         if phase != self.widget.phase or calls != self.tool_calls:
-            seconds = getattr(result, "thinking_seconds", None)
             with self.widget.hold_sync():
                 self.widget.phase = phase
-                if seconds:
-                    self.widget.thinking_seconds = seconds
+                self.widget.thinking_seconds = result.thinking_seconds
                 if calls != self.tool_calls:
                     self.widget.tool_calls = self.tool_calls = calls
         if not (text or thinking):
@@ -145,13 +124,12 @@ class StreamView:
                     stream.flush()
         else:
             self.widget.send({"text": text, "thinking": thinking})
-            self.widget.set_quietly(text=result.text, thinking="".join(thinking_pieces))
+            self.widget.set_quietly(text=result.text, thinking=result.thinking)
 
     def _send_status(self, result: StreamResult) -> None:
-        elapsed = max(0.0, time.perf_counter() - result.started)
         hint = f" ({self.hint})" if self.hint else ""
-        self.widget.status = (f"⏵ {_phase(result)} · {len(result.pieces)} tokens · {_rate(result, elapsed):.1f} tok/s"
-                              f" · {elapsed:.1f} s{hint}")
+        self.widget.status = (f"⏵ {result.phase} · {result.tokens} tokens · {result.tokens_per_second:.1f} tok/s"
+                              f" · {result.seconds:.1f} s{hint}")
 
     def _claim(self) -> None:
         """Route this cell's output to this view's capture Output, once per stream: the page and nbclient

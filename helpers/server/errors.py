@@ -73,10 +73,21 @@ def rate_limited(retry_after: float) -> APIError:
     )
 
 
+def insufficient_quota() -> APIError:
+    """OpenAI's 429 for an account out of credit: no retry helps, so the client is told not to retry."""
+    return APIError(
+        429,
+        "You exceeded your current quota, please check your plan and billing details (practice fault).",
+        type="insufficient_quota",
+        code="insufficient_quota",
+        headers={"x-should-retry": "false"},
+    )
+
+
 def server_error() -> APIError:
     return APIError(
         500,
-        "The server had an error while processing your request. Sorry about that! (practice fault)",
+        "The server had an error while processing your request (practice fault). Sorry about that!",
         type="server_error",
     )
 
@@ -96,7 +107,7 @@ def internal_error(request_id: str) -> APIError:
 def overloaded() -> APIError:
     return APIError(
         503,
-        "The server is overloaded or not ready yet. Please try again later. (practice fault)",
+        "The server is overloaded or not ready yet (practice fault). Please try again later.",
         type="server_error",
         code="service_unavailable",
         headers={"Retry-After": "1"},

@@ -1,19 +1,8 @@
 """Faults a request can ask the practice server for, to practise error handling.
 
 Ask for one with a header, ``X-Practice-Fault: <spec>``, or by appending ``+<spec>`` to the
-model name (``model="practice+429"``), for clients that cannot set headers. A spec is::
-
-    kind[=seconds][@after][*times]
-
-kind     401 | 404 | 429 | 500 | 503 | stall | disconnect | error
-=seconds how long a stall lasts, or the Retry-After of a 429 (default 1)
-@after   for stall, disconnect and error in a stream: after this many pieces of text
-         (default 0: stall before the first byte, disconnect or error before any text)
-*times   only the first `times` attempts fail, counted by the openai client's
-         x-stainless-retry-count header, so the client's own retry can succeed
-
-Examples: ``429*1`` (fails once, then the retry succeeds), ``stall=10`` (ten silent seconds
-before the first byte), ``stall=3@20``, ``disconnect@20``, ``error@20``.
+model name (``model="practice+429"``), for clients that cannot set headers. The kinds are the
+table ``KINDS`` below; the command line's help is made from it.
 """
 
 from __future__ import annotations
@@ -51,6 +40,7 @@ KINDS: dict[str, Kind] = {
     "401": Kind("the key is refused", status=lambda fault, model: errors.wrong_key()),
     "404": Kind("the model does not exist", status=lambda fault, model: errors.unknown_model(model)),
     "429": Kind("rate limited, with Retry-After", status=lambda fault, model: errors.rate_limited(fault.seconds)),
+    "quota": Kind("out of credit (429 insufficient_quota)", status=lambda fault, model: errors.insufficient_quota()),
     "500": Kind("the server failed", status=lambda fault, model: errors.server_error()),
     "503": Kind("the server is overloaded", status=lambda fault, model: errors.overloaded()),
     "stall": Kind("a silent pause", action=Action.PAUSE),
@@ -60,7 +50,16 @@ KINDS: dict[str, Kind] = {
 
 _SPEC = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<seconds>\d{1,6}(?:\.\d{1,6})?))?(?:@(?P<after>\d{1,9}))?(?:\*(?P<times>\d{1,9}))?$")
 
-HELP = __doc__.split("\n\n", 1)[1]
+SPEC_HELP = """\
+A spec is kind[=seconds][@after][*times]:
+  =seconds  how long a stall lasts, or the Retry-After of a 429 (default 1)
+  @after    for stall, disconnect and error in a stream: after this many pieces of text
+            (default 0: stall before the first byte, disconnect or error before any text)
+  *times    only the first `times` attempts fail, counted by the openai client's
+            x-stainless-retry-count header, so the client's own retry can succeed
+Examples: 429*1 (fails once, then the retry succeeds), stall=10 (ten silent seconds before
+the first byte), stall=3@20, disconnect@20, error@20."""
+HELP = "Kinds:\n" + "\n".join(f"  {name:<11}{kind.summary}" for name, kind in KINDS.items()) + "\n" + SPEC_HELP
 
 
 class FaultSpecError(ValueError):

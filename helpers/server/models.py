@@ -22,7 +22,7 @@ from ..defaults import PRACTICE_MODEL
 from . import faults
 
 THINKING_MODEL = "practice-thinking"
-LISTED = [PRACTICE_MODEL, "gpt-3.5-turbo", "gpt-4o-mini"]
+LISTED = [PRACTICE_MODEL, THINKING_MODEL, "gpt-3.5-turbo", "gpt-4o-mini"]
 DIALECTS = ("reasoning_content", "reasoning", "think-tags", "hidden")
 DIALECT_HEADER = "x-practice-reasoning"
 SEPARATOR = "+"

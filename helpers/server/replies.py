@@ -10,6 +10,7 @@ import hashlib
 import re
 from typing import Callable, Sequence
 
+from . import variants
 from .markdown_tour import MARKDOWN_TOUR
 
 Message = dict  # {"role": ..., "content": str | list[parts] | None}
@@ -109,6 +110,11 @@ def tokenize(text: str) -> list[str]:
     return re.findall(r"\s*(?:\w{1,7}|[^\w\s])|\s+", text)
 
 
+def tokenize_json(text: str) -> list[str]:
+    """JSON in pieces as a model's tokenizer cuts it: words, and runs of punctuation (``{"``, ``":"``)."""
+    return re.findall(r"\s*(?:\w{1,7}|[^\w\s]+)|\s+", text)
+
+
 def message_text(message: Message) -> str:
     """The text of a message whose content is a string, a list of text parts, or None."""
     content = message.get("content")
@@ -122,11 +128,11 @@ def count_prompt_tokens(messages: Sequence[Message]) -> int:
     return sum(3 + len(tokenize(message_text(m))) for m in messages) + 3
 
 
-def _last_user_text(messages: Sequence[Message]) -> str:
+def last_user_text(messages: Sequence[Message]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
             return message_text(message).strip()
-    return message_text(messages[-1]).strip()
+    return message_text(messages[-1]).strip() if messages else ""
 
 
 COUNT_LIMIT = 10_000
@@ -143,11 +149,21 @@ def _count_to(match: re.Match, _messages: Sequence[Message]) -> str:
     return " ".join(str(n) for n in range(start, last + 1))
 
 
+# How a name shows up in a conversation: the user says it, or the assistant has already used it.
+NAME_MENTIONS = [
+    ("user", re.compile(r"\b(?:my name is|call me|i am called) (\w+)", re.IGNORECASE)),
+    ("assistant", re.compile(r"\b(?:nice to meet you|hello|hi),? (\w+)|\byour name is (\w+)", re.IGNORECASE)),
+]
+
+
 def _remember_name(_match: re.Match, messages: Sequence[Message]) -> str:
+    """Like a model, it reads the whole conversation: the name may be in a user turn or an assistant turn."""
     for message in reversed(messages[:-1]):
-        found = re.search(r"\bmy name is (\w+)", message_text(message), re.IGNORECASE)
-        if found and message.get("role") == "user":
-            return f"Your name is {found.group(1)}. You told me earlier in this conversation."
+        for role, pattern in NAME_MENTIONS:
+            found = pattern.search(message_text(message)) if message.get("role") == role else None
+            name = next((g for g in found.groups() if g), None) if found else None
+            if name and name.lower() not in {"there", "again", "everyone"}:
+                return f"Your name is {name}. You told me earlier in this conversation."
     return "I don't know your name yet: you haven't told me in this conversation."
 
 
@@ -194,35 +210,29 @@ FALLBACKS = [
 
 def fallback(messages: Sequence[Message]) -> str:
     """A deterministic, assistant-like reply that refers to what was asked."""
-    topic = " ".join(_last_user_text(messages).split())
+    topic = " ".join(last_user_text(messages).split())
     if len(topic) > 80:
         topic = topic[:77].rstrip() + "..."
     digest = hashlib.sha256(repr([(m.get("role"), message_text(m)) for m in messages]).encode()).digest()
     return FALLBACKS[digest[0] % len(FALLBACKS)].format(topic=topic or "nothing at all")
 
 
-def reply_text(messages: Sequence[Message]) -> str:
-    """The full reply to a conversation, before max_tokens and stop are applied."""
-    prompt = _last_user_text(messages)
-    for pattern, reply in CATALOGUE:
-        match = pattern.search(prompt)
-        if match:
-            return reply(match, messages)
-    return fallback(messages)
+def in_catalogue(prompt: str) -> bool:
+    """Whether the prompt is one the catalogue answers (rather than the fallback)."""
+    return any(pattern.search(prompt) for pattern, _ in CATALOGUE)
+
+
+def reply_text(messages: Sequence[Message], temperature: float | None = None, seed: int | None = None) -> str:
+    """The full reply to a conversation, before max_tokens and stop are applied: the catalogue's (or the
+    fallback's) text, in the style the system message asks for, warmed by the temperature."""
+    prompt = last_user_text(messages)
+    text = next((reply(match, messages) for pattern, reply in CATALOGUE if (match := pattern.search(prompt))), None)
+    text = fallback(messages) if text is None else text
+    system = " ".join(message_text(m) for m in messages if m.get("role") in ("system", "developer"))
+    return variants.warmed(variants.styled(text, system), temperature, seed, prompt)
 
 
 def apply_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """Cut text at the first stop sequence. Returns the text and whether it was cut."""
     cuts = [text.find(s) for s in stop if s and s in text]
     return (text[: min(cuts)], True) if cuts else (text, False)
-
-
-def plan_reply(
-    messages: Sequence[Message], max_tokens: int | None, stop: Sequence[str]
-) -> tuple[list[str], str]:
-    """The reply as token pieces, and its finish_reason ("stop" or "length")."""
-    text, _ = apply_stop(reply_text(messages), stop)
-    pieces = tokenize(text)
-    if max_tokens is not None and len(pieces) > max_tokens:
-        return pieces[:max_tokens], "length"
-    return pieces, "stop"

@@ -100,7 +100,8 @@ class EventStreamResponse:
                 group.start_soon(watch_for_disconnect)
                 try:
                     async for event in self.events:
-                        await send({"type": "http.response.body", "body": event, "more_body": True})
+                        if event:  # an empty event (hidden thinking) takes its time but sends nothing
+                            await send({"type": "http.response.body", "body": event, "more_body": True})
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                     outcome = "completed_streams"
                 except DropConnection:

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import structured, thinking
+from .tools import Choice, Tool, check_tool_messages, parse_choice, parse_tools
 from .errors import APIError, bad_request
 
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
@@ -19,7 +21,15 @@ class ChatRequest:
     stream: bool = False
     include_usage: bool = False
     max_tokens: int | None = None
+    max_completion_tokens: int | None = None
     stop: list[str] = field(default_factory=list)
+    temperature: float | None = None
+    seed: int | None = None
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: Choice = field(default_factory=Choice)
+    parallel_tool_calls: bool = True
+    response_format: structured.Format | None = None
+    reasoning_effort: str | None = None
 
 
 def _type_name(value: Any) -> str:
@@ -119,10 +129,10 @@ def _optional_int(body: dict, name: str, minimum: int) -> int | None:
     return value
 
 
-def _optional_number(body: dict, name: str, low: float, high: float) -> None:
+def _optional_number(body: dict, name: str, low: float, high: float) -> float | None:
     value = body.get(name)
     if value is None:
-        return
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _wrong_type(name, "a number", value)
     if not low <= value <= high:
@@ -131,6 +141,7 @@ def _optional_number(body: dict, name: str, low: float, high: float) -> None:
             param=name,
             code="invalid_value",
         )
+    return value
 
 
 def _stop_sequences(value: Any) -> list[str]:
@@ -148,10 +159,10 @@ def _stop_sequences(value: Any) -> list[str]:
     return value
 
 
-def _flag(body: dict, name: str) -> bool:
+def _flag(body: dict, name: str, default: bool = False) -> bool:
     value = body.get(name)
     if value is None:
-        return False
+        return default
     if not isinstance(value, bool):
         raise _wrong_type(name, "a boolean", value)
     return value
@@ -185,15 +196,35 @@ def parse_chat_request(body: dict) -> ChatRequest:
             param="n",
             code="unsupported_value",
         )
-    _optional_number(body, "temperature", 0, 2)
+    temperature = _optional_number(body, "temperature", 0, 2)
     _optional_number(body, "top_p", 0, 1)
     _optional_number(body, "presence_penalty", -2, 2)
     _optional_number(body, "frequency_penalty", -2, 2)
+    offered = parse_tools(body.get("tools"))
+    check_tool_messages(messages)
+    response_format = structured.parse_format(body.get("response_format"))
+    structured.require_json_mentioned(response_format, messages)
     return ChatRequest(
         model=model,
         messages=messages,
         stream=stream,
         include_usage=include_usage,
-        max_tokens=max_completion_tokens if max_completion_tokens is not None else max_tokens,
+        max_tokens=max_tokens,
+        max_completion_tokens=max_completion_tokens,
         stop=_stop_sequences(body.get("stop")),
+        temperature=temperature,
+        seed=_optional_int(body, "seed", -(2**63)),
+        tools=offered,
+        tool_choice=parse_choice(body.get("tool_choice"), offered),
+        parallel_tool_calls=_flag(body, "parallel_tool_calls", default=True),
+        response_format=response_format,
+        reasoning_effort=reasoning_effort(body.get("reasoning_effort")),
     )
+
+
+def reasoning_effort(value: Any, param: str = "reasoning_effort") -> str | None:
+    if value is None or value in thinking.SENTENCES:
+        return value
+    raise bad_request(
+        f"Invalid value for '{param}': expected one of {', '.join(thinking.SENTENCES)}, but got {value!r}.",
+        param=param, code="invalid_value")

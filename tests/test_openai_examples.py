@@ -1,0 +1,23 @@
+"""openai-python's own examples, unmodified, against the practice server: the structured-output and tool
+examples of Chat Completions (`parse`, the `stream` helper, `pydantic_function_tool`) must simply work.
+The examples are vendored in tests/third_party/openai_python (origin and licence in its README)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parent / "third_party" / "openai_python" / "examples"
+CHAT_EXAMPLES = ["parsing.py", "parsing_stream.py", "parsing_tools.py", "parsing_tools_stream.py"]
+
+
+@pytest.mark.parametrize("name", CHAT_EXAMPLES)
+def test_example_runs_unmodified(practice_server, name):
+    env = {**os.environ, "OPENAI_BASE_URL": practice_server.base_url, "OPENAI_API_KEY": "not-needed"}
+    done = subprocess.run([sys.executable, str(EXAMPLES / name)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.strip()
