@@ -58,6 +58,18 @@ def result_of(run) -> dict:
     return json.loads(line[len("RESULT ") :])
 
 
+def final_state(run, comm_id: str | None = None) -> dict:
+    """A widget's state after the cell: every update merged, in order (the view's, by default)."""
+    state: dict = {}
+    for message in run.of_type("comm_open", "comm_msg"):
+        data = message["content"].get("data", {})
+        if comm_id is None and message["msg_type"] == "comm_open" and "capture" in data.get("state", {}):
+            comm_id = message["content"]["comm_id"]
+        if message["content"]["comm_id"] == comm_id:
+            state.update(data.get("state", {}))
+    return state
+
+
 def display_messages(messages: list[dict]) -> list[dict]:
     return [m for m in messages if m["msg_type"] in ("stream", "comm_msg", "display_data", "update_display_data",
                                                         "clear_output")]
@@ -199,8 +211,8 @@ def test_stop_button_closes_the_stream_and_keeps_the_text(fresh_server):
     assert 5 < len(result["text"]) < len(replies.LONG_STORY) // 4
     assert replies.LONG_STORY.startswith(result["text"])
     assert run.ended - clicked["at"] < 1.0, "the cell should end within a second of the click"
-    final = [m["content"]["data"]["state"] for m in run.of_type("comm_msg") if "done" in m["content"]["data"]["state"]]
-    assert final and final[-1]["phase"] == "stopped" and final[-1]["status"].startswith("■ stopped")
+    final = final_state(run)
+    assert final["done"] and final["phase"] == "stopped" and final["status"].startswith("■ stopped"), final
     wait_until(lambda: stats.client_disconnects == 1 and stats.active_streams == 0)
 
 
@@ -221,8 +233,8 @@ def test_kernel_interrupt_stops_a_sync_stream_and_the_queued_cells(fresh_server)
         assert "AFTER" not in run.stdout
         shown = "".join(m["content"]["text"] for m in run.of_type("stream"))
         assert replies.LONG_STORY.startswith(shown) and len(shown) > 5, "the partial text is not on screen"
-        final = [m["content"]["data"]["state"] for m in run.of_type("comm_msg") if "done" in m["content"]["data"]["state"]]
-        assert final and final[-1]["status"].startswith("■ stopped"), final
+        final = final_state(run)
+        assert final["done"] and final["phase"] == "stopped" and final["status"].startswith("■ stopped"), final
     wait_until(lambda: stats.client_disconnects == 1)
 
 

@@ -10,9 +10,9 @@
 from .run import astream_to_output, side_by_side, stream_to_output
 from .throttle import STATUS_PER_SECOND, TEXT_PER_SECOND, Throttle
 from .view import PlainView, StreamView, has_front_end
-from .widget import ChatInput, StreamWidget, transcript
+from .widget import ChatInput, StreamWidget, bubble, transcript
 
 __all__ = [
     "STATUS_PER_SECOND", "TEXT_PER_SECOND", "ChatInput", "PlainView", "StreamView", "StreamWidget", "Throttle",
-    "astream_to_output", "has_front_end", "side_by_side", "stream_to_output", "transcript",
+    "astream_to_output", "bubble", "has_front_end", "side_by_side", "stream_to_output", "transcript",
 ]

@@ -110,6 +110,13 @@ class ChatInput(anywidget.AnyWidget):
                 handler(text.strip())
 
 
+def bubble(text: str, role: str = "user", *, markdown: bool | None = None) -> StreamWidget:
+    """A finished chat message as a bubble: the user's on the right as typed, the assistant's on the left
+    as Markdown. Its text travels once, in the widget's state."""
+    return StreamWidget(text=text, bubble=role, markdown=(role != "user") if markdown is None else markdown,
+                        phase="done", done=True)
+
+
 def transcript(max_height: str = "480px") -> widgets.VBox:
     """A scrolling column for chat bubbles that follows the newest text unless the reader scrolls up."""
     box = widgets.VBox(layout=widgets.Layout(max_height=max_height, overflow="auto", padding="4px"))
