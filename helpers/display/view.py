@@ -69,6 +69,9 @@ class StreamView:
         self.shown = 0  # answer pieces already sent
         self.shown_thinking = 0
         self.tool_calls: list[dict] = []
+        # Set by side_by_side: several views streaming in one cell would take turns holding the cell's
+        # output, two more messages per refresh each; they send custom messages and their final text instead.
+        self.shares_cell = False
 
     def _ipython_display_(self) -> None:
         display(self.widget)
@@ -97,6 +100,8 @@ class StreamView:
             self.widget.phase = result.phase
             self.widget.status = ending(result)
             self.widget.done = True
+            if self.shares_cell and _in_cell():  # the text once more, in the state a saved notebook keeps
+                self.widget.text, self.widget.thinking = result.text, result.thinking
         self.widget.set_quietly(text=result.text, thinking=result.thinking)
 
     # --- how the new text travels (see widget.py) ---
@@ -116,7 +121,7 @@ class StreamView:
                     self.widget.tool_calls = self.tool_calls = calls
         if not (text or thinking):
             return
-        if _in_cell():
+        if _in_cell() and not self.shares_cell:
             self._claim()
             for stream, new in ((sys.stderr, thinking), (sys.stdout, text)):
                 if new:
@@ -133,14 +138,16 @@ class StreamView:
 
     def _claim(self) -> None:
         """Route this cell's output to this view's capture Output, once per stream: the page and nbclient
-        register the Output when its msg_id changes, and the last one registered gets the output. Setting
-        it around every write (as ``with output:`` does) would cost two more messages per refresh."""
+        register the Output when its msg_id changes. Setting it around every write (as ``with output:``
+        does) would cost two more messages per refresh. Several views streaming in one cell (side_by_side)
+        take turns: at most one holds the cell at a time, as nbclient can only unregister the last one."""
         parent = _parent_header().get("msg_id", "")
-        if _claims.get(parent) is self.capture:
+        holder = _claims.get(parent)
+        if holder is self.capture:
             return
-        sys.stdout.flush(), sys.stderr.flush()  # what the cell printed before belongs to the cell
-        if self.capture.msg_id == parent:
-            self.capture.msg_id = ""  # another view claimed the cell since: register this one again, on top
+        sys.stdout.flush(), sys.stderr.flush()  # what was printed before belongs where it was going
+        if holder is not None and holder.msg_id == parent:
+            holder.msg_id = ""
         self.capture.msg_id = parent
         _claims[parent] = self.capture
 
