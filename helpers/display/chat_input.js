@@ -19,12 +19,15 @@ function render({ model, el }) {
     box.value = "";
   }
   box.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.stopPropagation(); // the notebook must not see it
-      if (!event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        submit();
-      }
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.stopPropagation(); // the notebook must not see it
+    event.preventDefault();
+    if (event.shiftKey) {
+      // Typed here rather than left to the browser: JupyterLab cancels the line break the browser would insert.
+      box.setRangeText("\n", box.selectionStart, box.selectionEnd, "end");
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+    } else {
+      submit();
     }
   });
   send.addEventListener("click", submit);

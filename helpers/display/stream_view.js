@@ -116,6 +116,8 @@ async function render({ model, el }) {
         rendering = false;
       }
     }
+    // How much of the reply is on screen (UTF-16 code units of the source), for anyone timing the display.
+    el.dataset.shown = String(text.length);
     if (box && box.helpersFollow) box.scrollTop = box.scrollHeight;
   }
 

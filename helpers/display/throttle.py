@@ -21,8 +21,8 @@ class Throttle:
         self.interval = 1 / per_second
         self.next = 0.0
 
-    def due(self) -> bool:
-        now = time.perf_counter()
+    def due(self, now: float | None = None) -> bool:
+        now = time.perf_counter() if now is None else now
         if now < self.next:
             return False
         self.next = now + self.interval

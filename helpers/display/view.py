@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Callable
 
 import ipywidgets as widgets
@@ -87,9 +88,10 @@ class StreamView:
     def refresh(self, result: StreamResult) -> None:
         """Called for every piece: sends what is new at most TEXT_PER_SECOND times a second, and the
         status line at most STATUS_PER_SECOND times a second."""
-        if self.text_throttle.due():
+        now = time.perf_counter()  # once per piece: this runs for every token, so it must cost next to nothing
+        if self.text_throttle.due(now):
             self._send_new(result)
-        if self.status_throttle.due():
+        if self.status_throttle.due(now):
             self._send_status(result)
 
     def finish(self, result: StreamResult) -> None:
