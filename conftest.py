@@ -1,6 +1,10 @@
-"""Shared fixtures. One practice server runs for the whole session; notebook kernels find it
-through OPENAI_BASE_URL, set here (at the root, so `pytest notebooks/x.ipynb` works too) before
-any kernel starts."""
+"""Shared fixtures.
+
+Python tests talk to one practice server that runs for the whole session (full speed, on a free port): an
+autouse fixture points OPENAI_BASE_URL at it for each of them. Notebooks are run as a learner runs them:
+their kernels start with no OPENAI_* variables, so each notebook's first cell, ``helpers.ensure_server()``,
+starts the practice server inside its own kernel on :1337 (at full speed: PRACTICE_TOKENS_PER_SECOND=0).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,31 @@ import os
 
 import pytest
 
-from helpers.server.testing import ServerThread, running_server
+from helpers.practice import PACE_VARIABLE
 from helpers.server import create_app
+from helpers.server.testing import ServerThread, running_server
 
-# The suite always talks to its own practice server, whatever the developer's shell says.
+SETTINGS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL")
+
+# Whatever the developer's shell says: no settings reach a notebook kernel, and the in-kernel server runs flat out.
+for _name in SETTINGS:
+    os.environ.pop(_name, None)
+os.environ[PACE_VARIABLE] = "0"
+
 _SESSION_SERVER = ServerThread(create_app(tokens_per_second=0)).start()
-os.environ.update(
-    OPENAI_BASE_URL=_SESSION_SERVER.base_url,
-    OPENAI_API_KEY="not-needed",
-    OPENAI_MODEL="practice",
-)
+SESSION_ENV = {"OPENAI_BASE_URL": _SESSION_SERVER.base_url, "OPENAI_API_KEY": "not-needed", "OPENAI_MODEL": "practice"}
+
+
+def _is_notebook_cell(item: pytest.Item) -> bool:
+    return str(item.fspath).endswith(".ipynb")
+
+
+@pytest.fixture(autouse=True)
+def practice_settings(request, monkeypatch):
+    """Python tests: the session's practice server. Notebook cells: nothing (their kernel has its own)."""
+    if not _is_notebook_cell(request.node):
+        for name, value in SESSION_ENV.items():
+            monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")

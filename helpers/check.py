@@ -25,6 +25,7 @@ class Report:
     usage_chunk: bool | None = None
     practice: bool = False
     thinks: bool = False  # a thinking (reasoning) model
+    responses_api: bool | None = None  # whether POST /responses works too
 
     def line(self, passed: bool | None, text: str) -> None:
         mark = {True: "✓", False: "✗", None: "·"}[passed]
@@ -118,6 +119,7 @@ def check(settings: config.Settings | None = None, *, show: bool = True) -> Repo
         )
     except Exception as error:
         return _done(report.fail("a stream", error), show)
+    report.responses_api = _responses_api(report, client, settings.model, limit)
     report.thinks = bool(result.thinking_pieces or result.reasoning_tokens or reply.thinking)
     if report.thinks:
         shown = (f"it streams its thinking before the answer ({len(result.thinking_pieces)} pieces, "
@@ -125,6 +127,21 @@ def check(settings: config.Settings | None = None, *, show: bool = True) -> Repo
                  f"it thinks before answering but does not show it ({result.reasoning_tokens} tokens, counted in usage)")
         report.line(None, f"a thinking model: {shown}")
     return _done(report, show)
+
+
+def _responses_api(report: Report, client: openai.OpenAI, model: str, limit: dict) -> bool:
+    """Whether the server also speaks the Responses API (POST /v1/responses); not having it is no failure."""
+    try:
+        reply = chat.complete("Reply with just OK.", client=client, model=model, api="responses", **limit)
+    except (openai.NotFoundError, openai.BadRequestError, openai.UnprocessableEntityError) as error:
+        report.line(None, f"no Responses API here ({getattr(error, 'status_code', '?')} for /responses): "
+                    "the notebooks use Chat Completions, which every compatible server has")
+        return False
+    except openai.APIError as error:
+        report.line(None, f"the Responses API answered with an error: {explain(error, report.settings.api_key)}")
+        return False
+    report.line(True, f"the Responses API works too: {reply.text.strip()[:40]!r}")
+    return True
 
 
 def _done(report: Report, show: bool) -> Report:

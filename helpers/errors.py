@@ -9,7 +9,8 @@ import openai
 
 from .config import PRACTICE_BASE_URL, redact
 
-START_PRACTICE = "start the practice server (python -m helpers serve, or make lab) or set OPENAI_BASE_URL to your server"
+START_PRACTICE = ("run helpers.ensure_server() (it starts the practice server in this kernel), or python -m helpers serve "
+                  "in a terminal, or set OPENAI_BASE_URL to your server")
 
 
 def _where(error: BaseException) -> str:

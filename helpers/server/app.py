@@ -18,6 +18,8 @@ from . import access, errors, models
 from .chat_completions import chat_completions
 from .errors import APIError
 from .incoming import check_key
+from .responses import create_response, retrieve_response
+from .store import ResponseStore
 from .stream import Stats
 
 CREATED = 1_700_000_000  # a fixed "created" for the model list
@@ -38,6 +40,8 @@ def create_app(tokens_per_second: float = TOKENS_PER_SECOND, api_key: str | None
         ("/models", list_models, "GET"),
         ("/models/{model:path}", retrieve_model, "GET"),
         ("/chat/completions", chat_completions, "POST"),
+        ("/responses", create_response, "POST"),
+        ("/responses/{response_id}", retrieve_response, "GET"),
     ]
     app = Starlette(
         routes=[Route(prefix + path, handler, methods=[method]) for path, handler, method in routes for prefix in ("/v1", "")]
@@ -47,6 +51,7 @@ def create_app(tokens_per_second: float = TOKENS_PER_SECOND, api_key: str | None
     )
     app.state.settings = Settings(tokens_per_second=tokens_per_second, api_key=api_key)
     app.state.stats = Stats()
+    app.state.responses = ResponseStore()
     return app
 
 
@@ -65,7 +70,7 @@ async def http_error(request: Request, error: Exception) -> Response:
         return APIError(405, message, headers=dict(error.headers or {})).response()
     message = (
         f"Invalid URL ({request.method} {request.url.path}). "
-        "The practice server answers /v1/models and /v1/chat/completions."
+        "The practice server answers /v1/models, /v1/chat/completions and /v1/responses."
     )
     return APIError(error.status_code, message).response()
 
