@@ -1,7 +1,12 @@
 """Stream a reply into a view: from a blocking cell, from an awaiting cell, or several side by side.
 
 A blocking (sync) cell holds the kernel until it ends, so a Stop button's click waits in the kernel's
-queue until the stream is over anyway: ``stream_to_output`` stops on a kernel interrupt (■). The interrupt
+queue until the stream is over anyway: ``stream_to_output`` stops on a kernel interrupt (■). Looked at
+again for ipykernel 7.4: jupyter-ui-poll 1.1 handles queued messages from inside a cell by calling the
+kernel's ``do_one_iteration``, which ipykernel 7 no longer has (it quietly does nothing: a Stop click sent
+during a blocking loop under ``ui_events()`` was never handled); ipykernel 7's subshells run messages beside
+a busy cell, but only those a front end addresses to a subshell, and the widget manager sends its clicks to
+the main shell. The interrupt
 is passed on once the view shows the partial text, so a Run All stops there, as it does for any
 interrupted cell. ``astream_to_output`` awaits, which leaves the kernel free to handle the Stop button,
 and ``side_by_side`` runs several at once.
