@@ -110,9 +110,8 @@ async def side_by_side(requests: Sequence[dict], *, client: openai.AsyncOpenAI |
     """
     titles = [r.get("title") or r.get("model") or f"stream {i + 1}" for i, r in enumerate(requests)]
     if has_front_end():
-        views = [StreamView(title, markdown=r.get("markdown", True)) for title, r in zip(titles, requests)]
+        views = [StreamView(title, markdown=r.get("markdown", True), capture=False) for title, r in zip(titles, requests)]
         for view in views:
-            view.shares_cell = True
             view.widget.layout = widgets.Layout(flex="1 1 0", margin="0 8px 0 0", min_width="0")
         display(widgets.HBox([v.widget for v in views], layout=widgets.Layout(align_items="flex-start")))
     else:

@@ -60,7 +60,7 @@ class StreamView:
     result fills in and ``finish(result)`` at the end; ``on_stop`` says what the Stop button does."""
 
     def __init__(self, title: str | None = None, *, markdown: bool = True, stop_button: bool = True,
-                 bubble: str = "", hint: str = "") -> None:
+                 bubble: str = "", hint: str = "", capture: bool | None = None) -> None:
         self.capture = Capture()
         self.widget = StreamWidget(title=title or "", markdown=markdown, stoppable=stop_button, bubble=bubble,
                                    capture=self.capture)
@@ -70,9 +70,11 @@ class StreamView:
         self.shown = 0  # answer pieces already sent
         self.shown_thinking = 0
         self.tool_calls: list[dict] = []
-        # Set by side_by_side: several views streaming in one cell would take turns holding the cell's
-        # output, two more messages per refresh each; they send custom messages and their final text instead.
-        self.shares_cell = False
+        # capture=False: the text goes as widget messages, and the final text once more in the widget's state
+        # (2x instead of 1x), borrowing no cell's output. For views that live outside the cell that fills them
+        # (chat bubbles: a cell that drives the app must keep its own output), and for views that share a cell
+        # (side_by_side: they would take turns holding the cell's output, two more messages a refresh each).
+        self.capture_output = not bubble if capture is None else capture
 
     def _ipython_display_(self) -> None:
         display(self.widget)
@@ -102,7 +104,7 @@ class StreamView:
             self.widget.phase = result.phase
             self.widget.status = ending(result)
             self.widget.done = True
-            if self.shares_cell and _in_cell():  # the text once more, in the state a saved notebook keeps
+            if not self.capture_output and _in_cell():  # the text once more, in the state a saved notebook keeps
                 self.widget.text, self.widget.thinking = result.text, result.thinking
         self.widget.set_quietly(text=result.text, thinking=result.thinking)
 
@@ -123,7 +125,7 @@ class StreamView:
                     self.widget.tool_calls = self.tool_calls = calls
         if not (text or thinking):
             return
-        if _in_cell() and not self.shares_cell:
+        if _in_cell() and self.capture_output:
             self._claim()
             for stream, new in ((sys.stderr, thinking), (sys.stdout, text)):
                 if new:
