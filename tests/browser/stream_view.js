@@ -114,7 +114,13 @@ window.streamView = (() => {
         const scope = inView ? cell.querySelector('.helpers-stream .helpers-answer') : cell.querySelector(
             '.jp-Cell-outputArea .jp-OutputArea-output.jp-RenderedMarkdown, .jp-Cell-outputArea .jp-RenderedMarkdown');
         const node = inView ? scope.querySelector('.jp-RenderedMarkdown') : scope;
-        return node ? node.innerHTML : null;
+        if (!node) return null;
+        // What the notebook adds to an output once it is attached (table-of-contents numbering, rel on
+        // links) is left out: the comparison is of what the Markdown renderer made.
+        const copy = node.cloneNode(true);
+        copy.querySelectorAll('.numbering-entry').forEach(entry => entry.remove());
+        copy.querySelectorAll('[rel]').forEach(link => link.removeAttribute('rel'));
+        return copy.innerHTML;
     }
 
     // Time a click on the Stop button and the moment the status says "stopped", in the page itself.
