@@ -70,6 +70,17 @@ def final_state(run, comm_id: str | None = None) -> dict:
     return state
 
 
+def test_the_throttle_lets_most_tokens_through_at_once():
+    """30 tokens a second for 10 s against the text throttle: the rate holds, and most tokens go at once."""
+    from helpers.display import Throttle
+
+    throttle = Throttle(TEXT_PER_SECOND)
+    arrivals = [i / 30 for i in range(300)]
+    sent = [throttle.due(t) for t in arrivals]
+    assert sum(sent) <= TEXT_PER_SECOND * 10 + 1
+    assert sum(sent) / len(sent) > 0.55, f"only {sum(sent)} of {len(sent)} tokens went at once"
+
+
 def display_messages(messages: list[dict]) -> list[dict]:
     return [m for m in messages if m["msg_type"] in ("stream", "comm_msg", "display_data", "update_display_data",
                                                         "clear_output")]

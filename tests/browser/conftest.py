@@ -184,6 +184,12 @@ class Lab:
     root: Path
     process: subprocess.Popen
     log: Path
+    front_end: str = "jupyterlab"
+
+    def notebook_url(self, name: str) -> str:
+        if self.front_end == "notebook7":
+            return f"{self.url}/notebooks/{name}"
+        return f"{self.url}/lab/tree/{name}?reset"
 
     def api(self, method: str, path: str, timeout: float = 10):
         request = urllib.request.Request(self.url + path, method=method)
@@ -212,10 +218,19 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def lab(practice, tmp_path_factory, artifacts) -> Lab:
-    """JupyterLab in a subprocess, serving a temporary copy of notebooks/ to kernels that talk to
-    the practice server."""
+# Every test runs in both front ends: JupyterLab 4, and Jupyter Notebook 7 (the same widget manager,
+# @jupyter-widgets/jupyterlab-manager, and the same cells, in a page of its own).
+FRONT_ENDS = {
+    "jupyterlab": ["lab", "--LabApp.expose_app_in_browser=True"],
+    "notebook7": ["notebook", "--JupyterNotebookApp.expose_app_in_browser=True"],
+}
+
+
+@pytest.fixture(scope="session", params=list(FRONT_ENDS))
+def lab(request, practice, tmp_path_factory, artifacts) -> Lab:
+    """JupyterLab (or Notebook 7) in a subprocess, serving a temporary copy of notebooks/ to kernels that
+    talk to the practice server."""
+    front_end = request.param
     base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -246,20 +261,20 @@ def lab(practice, tmp_path_factory, artifacts) -> Lab:
         "PYTHONUNBUFFERED": "1",
     }
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        sys.executable, "-m", "jupyter", FRONT_ENDS[front_end][0], "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
         f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
         f"--LabApp.workspaces_dir={dirs['workspaces']}", f"--LabApp.user_settings_dir={dirs['settings']}",
         "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the cells' execution state
+        FRONT_ENDS[front_end][1],  # window.jupyterapp: the cells' execution state
     ]
-    log = artifacts / "jupyterlab.log"
+    log = artifacts / f"{front_end}.log"
     with open(log, "wb") as log_file:
         process = subprocess.Popen(command, env=env, cwd=root, stdout=log_file, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
-    server = Lab(url=f"http://127.0.0.1:{port}", root=root, process=process, log=log)
+    server = Lab(url=f"http://127.0.0.1:{port}", root=root, process=process, log=log, front_end=front_end)
     try:
         deadline = time.monotonic() + LAB_START_TIMEOUT
         while True:
@@ -326,16 +341,18 @@ def page(browser, lab, artifacts, request):
 # each cell's [executionCount, executionState] from its model (null for markdown). The model, not the
 # "[n]:" prompt, because a cell whose source is hidden (an exercise's solution) shows no prompt.
 PANEL_JS = "Array.from(window.jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === path)"
-# Ready: every cell is on the page, and the kernel is idle as the status bar says ("Python 3 (ipykernel) |
-# Idle"); the toolbar's execution indicator already says "idle" while there is no kernel yet.
+# Ready: every cell is on the page, and the notebook's kernel is there and idle (its session's own word:
+# Notebook 7 has no status bar, and the toolbar's indicator already says "idle" while there is no kernel).
 READY_JS = """(path) => {
-    let cells = 0;
-    try { cells = (%s).content.widgets.length; } catch (error) {}
+    let cells = 0, status = 'no panel';
+    try {
+        const panel = %s;
+        cells = panel.content.widgets.length;
+        const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+        status = kernel ? kernel.status : 'no kernel';
+    } catch (error) {}
     if (document.querySelectorAll('.jp-Notebook .jp-Notebook-cell').length !== cells) cells = -1;
-    const idle = Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))
-        .some(item => /\\| Idle$/.test(item.textContent.trim()) && !item.textContent.includes('No Kernel'));
-    const status = Array.from(document.querySelectorAll('.jp-StatusBar-TextItem')).map(item => item.textContent.trim());
-    return {cells, idle, status: status.filter(text => text.includes('|')).join(' ')};
+    return {cells, idle: status === 'idle', status};
 }""" % PANEL_JS
 STATES_JS = """(path) => (%s).content.widgets.map(
     cell => cell.model.type === 'code' ? [cell.model.executionCount, cell.model.executionState] : null)""" % PANEL_JS
@@ -350,7 +367,7 @@ class Notebook:
 
     def open(self) -> "Notebook":
         """Load the notebook in JupyterLab and wait until all its cells are there and its kernel is idle."""
-        self.page.goto(f"{self.lab.url}/lab/tree/{self.name}?reset", timeout=PAGE_TIMEOUT)
+        self.page.goto(self.lab.notebook_url(self.name), timeout=PAGE_TIMEOUT)
         select_kernel = self.page.locator(".jp-Dialog").filter(has_text="Select Kernel")
         deadline = time.monotonic() + PAGE_TIMEOUT / 1000
         while True:

@@ -120,6 +120,10 @@ window.streamView = (() => {
         const copy = node.cloneNode(true);
         copy.querySelectorAll('.numbering-entry').forEach(entry => entry.remove());
         copy.querySelectorAll('[rel]').forEach(link => link.removeAttribute('rel'));
+        // and how a boolean attribute is spelled (disabled="" or disabled="disabled", as sanitizing leaves it)
+        copy.querySelectorAll('[disabled], [checked]').forEach(box => {
+            for (const name of ['disabled', 'checked']) if (box.hasAttribute(name)) box.setAttribute(name, '');
+        });
         return copy.innerHTML;
     }
 

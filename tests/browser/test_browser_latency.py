@@ -9,8 +9,8 @@ can first be on screen). Both clocks are this machine's wall clock; the test mea
 Kernel messages are the frames the page receives on the kernel's websocket while the stream runs.
 
 Targets (issue 11), at 30 tokens per second: p50 at most 50 ms, p95 at most 120 ms, at most 25 kernel
-messages a second. The view sends new text at most 20 times a second and its status line 4 times
-(helpers/display/throttle.py), so a token waits at most one 50 ms interval in the kernel.
+messages a second. The view sends new text at most 18 times a second and its status line 4 times
+(helpers/display/throttle.py): most tokens go to the page at once, the rest wait for the next one.
 """
 
 from __future__ import annotations
