@@ -226,6 +226,12 @@ FRONT_ENDS = {
 }
 
 
+# Notebook 7.6 raises this from its own settings loading as soon as any widget shows (an ipywidgets Button
+# alone does it, with no helpers widget on the page): not the page under test.
+KNOWN_PAGE_ERRORS = {"notebook7": ("TypeError: Cannot read properties of undefined (reading 'schema')",
+                                   "Cannot read properties of undefined (reading 'schema')")}
+
+
 @pytest.fixture(scope="session", params=list(FRONT_ENDS))
 def lab(request, practice, tmp_path_factory, artifacts) -> Lab:
     """JupyterLab (or Notebook 7) in a subprocess, serving a temporary copy of notebooks/ to kernels that
@@ -318,7 +324,8 @@ def page(browser, lab, artifacts, request):
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    known = KNOWN_PAGE_ERRORS.get(lab.front_end, ())
+    page.on("pageerror", lambda error: None if str(error) in known else page.console_errors.append(str(error)))
     # JupyterLab sometimes asks for a kernel although the notebook names one (a race with loading
     # the kernel specs): accept its choice whenever that dialog is in the way.
     page.add_locator_handler(

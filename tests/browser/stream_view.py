@@ -36,6 +36,11 @@ def wait_for_status(page, index: int, *needles: str, timeout: float = 90_000, wh
     return wait_for(page, index, condition, timeout, which)["status"]
 
 
+def wait_for_end(page, index: int, timeout: float = 90_000, which: int = 0) -> str:
+    """Wait until the status line says how the stream ended (it starts with ✓, ■ or ⚠); returns it."""
+    return wait_for(page, index, "/^[✓■⚠]/.test(v.status)", timeout, which)["status"]
+
+
 def write_notebook(path: Path, *sources: str) -> str:
     """A notebook of code cells in the lab's folder; returns its name."""
     notebook = nbformat.v4.new_notebook(

@@ -61,7 +61,7 @@ def test_chat_app(open_notebook, practice, page, report):
     app_cell = page.locator(".jp-Notebook .jp-Notebook-cell").filter(has=box)
     app = app_cell.locator(".jp-Cell-outputArea").first
     send = app.get_by_role("button", name="Send", exact=True)
-    stop = app.get_by_role("button", name="Stop", exact=True)
+    stop = app.locator("button.jupyter-button:not(.helpers-stop)", has_text="Stop")  # the app's, not a bubble's
     clear = app.get_by_role("button", name="Clear", exact=True)
 
     clear.click()

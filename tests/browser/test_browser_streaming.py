@@ -45,7 +45,7 @@ def test_streaming_notebook(open_notebook, practice, page, artifacts, report):
     first_exchange = len(practice.app.exchanges)
     before = notebook.start(sync_cell)
     try:
-        stream_view.wait_for_status(page, sync_cell, *ENDED, timeout=SYNC_LIMIT_MS)
+        stream_view.wait_for_end(page, sync_cell, timeout=SYNC_LIMIT_MS)
     except PlaywrightTimeoutError:  # a long stream: stop it the way the helper says, with a kernel interrupt
         notebook.interrupt_kernel()
         stream_view.wait_for_status(page, sync_cell, "■ stopped", timeout=10_000)
