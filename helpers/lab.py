@@ -18,7 +18,11 @@ def server_answers(base_url: str, timeout: float = 2.0) -> bool | None:
     """True: an OpenAI-compatible server answers. False: something else does. None: nothing listens."""
     try:
         with urllib.request.urlopen(f"{base_url}/models", timeout=timeout) as response:
-            return isinstance(json.load(response).get("data"), list)
+            try:
+                body = json.load(response)
+            except ValueError:  # something answers, but not with JSON: a web page, another service
+                return False
+            return isinstance(body, dict) and isinstance(body.get("data"), list)
     except urllib.error.HTTPError as error:  # 401 from a server that wants a key is still compatible
         try:
             return "error" in json.load(error)

@@ -20,9 +20,9 @@ PACE_VARIABLE = "PRACTICE_TOKENS_PER_SECOND"  # the in-kernel server's pace (0: 
 _started = None  # the server this kernel started, if any
 
 
-def ensure_server(settings: config.Settings | None = None, *, quiet: bool = False) -> str:
+def ensure_server(settings: config.Settings | None = None) -> None:
     """Make sure the configured server can be reached; start the practice server in this kernel if that is
-    what the settings ask for and nothing answers. Returns (and prints) one line saying what happened."""
+    what the settings ask for and nothing answers. Prints one line saying what happened."""
     global _started
     settings = settings or config.settings()
     if settings.base_url != PRACTICE_BASE_URL:
@@ -38,9 +38,7 @@ def ensure_server(settings: config.Settings | None = None, *, quiet: bool = Fals
         else:
             _started = _start()
             line = f"Practice server: started in this kernel at {settings.base_url} (nothing was answering there)."
-    if not quiet:
-        print(line)
-    return line
+    print(line)
 
 
 def _start():

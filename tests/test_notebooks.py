@@ -24,7 +24,7 @@ def tags(cell) -> set[str]:
 
 def test_the_learning_path_is_complete():
     numbers = [int(p.name[:2]) for p in NOTEBOOKS]
-    assert numbers == list(range(1, 9)), [p.name for p in NOTEBOOKS]
+    assert numbers == list(range(1, 11)), [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -57,7 +57,7 @@ def test_header_and_navigation(path):
     first, last = cells[0], cells[-1]
     assert first.cell_type == "markdown" and first.source.lstrip().startswith("#")
     assert "What you will learn" in first.source and "What you need" in first.source
-    links = re.compile(r"\]\((0\d-[a-z0-9-]+\.ipynb)\)")
+    links = re.compile(r"\]\((\d\d-[a-z0-9-]+\.ipynb)\)")
     for cell in (first, last):
         assert cell.cell_type == "markdown" and links.search(cell.source), f"{path.name}: navigation links"
     for target in links.findall(first.source + last.source):

@@ -18,6 +18,7 @@ class ThinkTags:
         self.state = "start"  # start -> thinking -> answer, or start -> answer
         self.held = ""
         self.saw_open = False
+        self.thinking_began = False
 
     def split(self, text: str) -> tuple[str, str, bool]:
         """(thinking, answer, moved): ``moved`` says the answer so far was thinking (a lone closing tag)."""
@@ -28,6 +29,7 @@ class ThinkTags:
             if stripped.startswith(OPEN):
                 self.state, self.saw_open = "thinking", True
                 text = stripped[len(OPEN):]
+                self.thinking_began = False
             elif OPEN.startswith(stripped):  # "", "<", "<th"...: wait for more
                 self.held = text
                 return "", "", False
@@ -38,6 +40,9 @@ class ThinkTags:
         return self._answer(text)
 
     def _thinking(self, text: str) -> tuple[str, str, bool]:
+        if not self.thinking_began:  # the line break after <think> is not part of the thinking
+            text = text.lstrip()
+            self.thinking_began = bool(text)
         if CLOSE in text:
             thinking, answer = text.split(CLOSE, 1)
             answer = answer.lstrip()

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from . import replies, schema_values
+from . import replies
+from .schema import SchemaError, check_schema, example_value
 from .errors import bad_request
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -48,8 +49,8 @@ def parse_format(value: Any, *, param: str = "response_format", nested: bool = T
         raise bad_request(f"Invalid type for '{where}.schema': expected an object (a JSON Schema).",
                           param=f"{where}.schema", code="invalid_type")
     try:
-        schema_values.check_schema(schema)
-    except schema_values.SchemaError as error:
+        check_schema(schema)
+    except SchemaError as error:
         raise bad_request(f"Invalid schema for response_format '{name}': {error}", param=f"{where}.schema",
                           code="invalid_json_schema") from None
     return Format("json_schema", schema, name)
@@ -70,5 +71,5 @@ def document(fmt: Format, messages: Sequence[dict]) -> str:
         answer = replies.reply_text([m for m in messages if m.get("role") != "system"] or messages)
         value: Any = {"answer": answer}
     else:
-        value = schema_values.example_value(fmt.schema or {}, hint=prompt)
+        value = example_value(fmt.schema or {}, hint=prompt)
     return json.dumps(value, ensure_ascii=False)

@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from . import replies, schema_values
+from . import replies
+from .schema import SchemaError, check_schema, example_value
 from .errors import APIError, bad_request
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -72,8 +73,8 @@ def parse_tools(value: Any, *, nested: bool = True) -> list[Tool]:
         if not isinstance(parameters, dict):
             raise _invalid(f"{where}.parameters", "an object (a JSON Schema)")
         try:
-            schema_values.check_schema(parameters)
-        except schema_values.SchemaError as error:
+            check_schema(parameters)
+        except SchemaError as error:
             raise bad_request(f"Invalid schema for function '{name}': {error}", param=f"{where}.parameters",
                               code="invalid_function_parameters") from None
         description = function.get("description")
@@ -175,7 +176,7 @@ def plan_calls(messages: Sequence[dict], tools: Sequence[Tool], choice: Choice, 
 
 
 def _arguments(tool: Tool, hint: str, place: str | None, place_name: str | None) -> str:
-    arguments = schema_values.example_value(tool.parameters, hint=hint)
+    arguments = example_value(tool.parameters, hint=hint)
     if place and place_name and isinstance(arguments, dict) and _plain_string(tool.parameters, place):
         arguments[place] = place_name
     return json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)

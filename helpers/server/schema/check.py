@@ -1,7 +1,7 @@
 """Is a JSON schema well formed? Errors that say what is wrong and where, and the $ref lookup.
 
 A client can send any JSON as a schema, so everything here checks types before it trusts a
-keyword: afterwards the generator (schema_values) and the validator (schema_conforms) may read
+keyword: afterwards the generator (values.py) and the validator (conforms.py) may read
 keywords without guarding against a string where a number belongs. Paths are JSON paths into
 the schema the client sent, like ``$.properties.city``, so that a 400 can point at the spot.
 """
@@ -112,7 +112,7 @@ class _Checker:
         for keyword in UNSUPPORTED:
             if keyword in schema:
                 raise SchemaError(f"'{keyword}' is not supported by the practice server", child(path, keyword))
-        if "$id" in schema and depth > 0:
+        if "$id" in schema and schema is not self.root:
             raise SchemaError("'$id' inside a schema is not supported: use $defs and '#/$defs/Name'", path)
         self.check_keywords(schema, path)
         self.check_satisfiable(schema, path)
@@ -134,7 +134,8 @@ class _Checker:
         """Each keyword's value has the JSON type the 2020-12 vocabulary gives it."""
         types = schema.get("type", "string")
         if not (types in TYPES or (isinstance(types, list) and types and all(t in TYPES for t in types))):
-            raise SchemaError(f"type must be one of {', '.join(TYPES)} or a non-empty list of them", child(path, "type"))
+            message = f"type must be one of {', '.join(TYPES)} or a non-empty list of them"
+            raise SchemaError(message, child(path, "type"))
         if "enum" in schema and not isinstance(schema["enum"], list):
             raise SchemaError("enum must be a list of values", child(path, "enum"))
         for keyword in SCHEMA_MAPS:
@@ -144,7 +145,8 @@ class _Checker:
             if keyword in schema and not (isinstance(schema[keyword], list) and schema[keyword]):
                 raise SchemaError(f"{keyword} must be a non-empty list of schemas", child(path, keyword))
         if isinstance(schema.get("items"), list):
-            raise SchemaError("items must be a schema; for a tuple use prefixItems (JSON Schema 2020-12)", child(path, "items"))
+            message = "items must be a schema; for a tuple use prefixItems (JSON Schema 2020-12)"
+            raise SchemaError(message, child(path, "items"))
         required = schema.get("required", [])
         if not (isinstance(required, list) and all(isinstance(name, str) for name in required)):
             raise SchemaError("required must be a list of property names", child(path, "required"))
@@ -174,14 +176,16 @@ class _Checker:
             if low in schema and high in schema and schema[low] > schema[high]:
                 raise SchemaError(f"{low} ({schema[low]}) is greater than {high} ({schema[high]})", child(path, low))
             if schema.get(low, 0) > MAX_COUNT:
-                raise SchemaError(f"{low} above {MAX_COUNT} is more than the practice server generates", child(path, low))
+                message = f"{low} above {MAX_COUNT} is more than the practice server generates"
+                raise SchemaError(message, child(path, low))
         lows = [k for k in ("minimum", "exclusiveMinimum") if k in schema]
         highs = [k for k in ("maximum", "exclusiveMaximum") if k in schema]
         for low in lows:
             for high in highs:
                 both_inclusive = low == "minimum" and high == "maximum"
                 if schema[low] > schema[high] or (schema[low] == schema[high] and not both_inclusive):
-                    raise SchemaError(f"no number fits {low} {schema[low]} and {high} {schema[high]}", child(path, low))
+                    message = f"no number fits {low} {schema[low]} and {high} {schema[high]}"
+                    raise SchemaError(message, child(path, low))
         if schema.get("enum") == []:
             raise SchemaError("enum is empty, so no value can match", child(path, "enum"))
         if schema.get("additionalProperties") is False:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema_conforms import json_equal
+from .conforms import json_equal
 
 ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment", "$defs", "definitions",
                          "$schema", "$id", "$anchor", "deprecated", "readOnly", "writeOnly"})

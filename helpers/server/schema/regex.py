@@ -1,8 +1,9 @@
 """Example strings for a regular expression, for JSON Schema's ``pattern``.
 
 It walks the pattern as Python's own parser reads it and takes the first option everywhere, so
-simple patterns such as ``^[A-Z]{2}-\\d{3}$`` get a match. It is a best effort: lookarounds are
-skipped and a few rare constructs give up, so callers check each result with ``re.search``.
+simple patterns such as ``^[A-Z]{2}-\\d{3}$`` get a match. It is a best effort: a lookahead's
+text is written out (so a password rule like ``(?=.*\\d)`` gets its digit), other lookarounds
+are skipped and a few rare constructs give up, so callers check each result with ``re.search``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ CATEGORIES = {
     "WORD": r"\w", "NOT_WORD": r"\W", "LINEBREAK": r"\n", "NOT_LINEBREAK": r"[^\n]",
 }
 REPEATS = tuple(getattr(sre, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(sre, name))
-SKIPPED = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
+SKIPPED = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)  # anchors, lookbehinds, negative lookarounds
 
 
 class _GiveUp(Exception):
@@ -75,6 +76,8 @@ def _emit(items, extra: int, groups: dict) -> str:
             out.append(text * count)
         elif op is getattr(sre, "ATOMIC_GROUP", None):
             out.append(_emit(arg, extra, groups))
+        elif op is sre.ASSERT and arg[0] == 1:  # a lookahead
+            out.append(_emit(arg[1], 0, groups))
         elif op is sre.GROUPREF:
             out.append(groups.get(arg, ""))
         elif op in SKIPPED:

@@ -3,7 +3,7 @@
 For ``response_format: {"type": "json_schema"}`` and forced tool calls, the server must answer
 with JSON that is valid against whatever schema the client sent, and that looks like an answer
 to the prompt. ``example_value`` proposes candidates (plausible ones from schema_hints first) and
-keeps the first that schema_conforms accepts; a schema that is malformed or asks for the
+keeps the first that conforms.py accepts; a schema that is malformed or asks for the
 impossible raises SchemaError, a ValueError that the server answers as a 400.
 
     >>> example_value({"type": "object", "properties": {"city": {"type": "string"}},
@@ -22,11 +22,11 @@ import uuid
 from fractions import Fraction
 from typing import Any, Callable, Iterator
 
-from .regex_strings import regex_examples
-from .schema_check import MAX_COUNT, SchemaError, Unsatisfiable, Budget, check_schema, child, resolve_ref
-from .schema_conforms import conforms, json_equal
-from .schema_hints import mentioned, rotate, suggestions
-from .schema_merge import merge, only_annotations
+from .regex import regex_examples
+from .check import MAX_COUNT, SchemaError, Unsatisfiable, Budget, check_schema, child, resolve_ref
+from .conforms import conforms, json_equal
+from .hints import mentioned, rotate, suggestions
+from .merge import merge, only_annotations
 
 __all__ = ["SchemaError", "example_value"]
 
@@ -193,7 +193,8 @@ class _Generator:
             keys.append(next(key for key in extra if key not in keys))
         value: dict[str, Any] = {}
         for index, key in enumerate(keys):
-            sub_path = child(child(path, "properties"), key) if key in properties else child(path, "additionalProperties")
+            declared = child(child(path, "properties"), key)
+            sub_path = declared if key in properties else child(path, "additionalProperties")
             try:
                 value[key] = self.value(_property_schema(schema, key), sub_path, key, seed)
             except Unsatisfiable:
@@ -220,6 +221,7 @@ class _Generator:
 
     def fill(self, schema: dict, path: str, item_name: str | None, seed: int, count: int) -> list:
         prefix, least = schema.get("prefixItems", []), int(schema.get("minItems", 0))
+        unique = schema.get("uniqueItems", False)
         items: list[Any] = []
         for index in range(count):
             if index < len(prefix):
@@ -227,7 +229,7 @@ class _Generator:
             else:
                 sub, sub_path = schema.get("items", True), child(path, "items")
             try:
-                items.append(self.item(sub, sub_path, item_name, seed + index, items, schema.get("uniqueItems", False)))
+                items.append(self.item(sub, sub_path, item_name, seed + index, items, unique))
             except Unsatisfiable:
                 if index < least:
                     raise
@@ -298,7 +300,8 @@ def _strings(schema: dict, name: str | None, seed: int) -> Iterator[str]:
     or padded to minLength/maxLength."""
     bases = [_format_example(schema.get("format", ""), seed)]
     bases += regex_examples(schema["pattern"]) if "pattern" in schema else []
-    bases.append(" ".join(["example", *re.findall(r"[a-z0-9]+", (name or "").lower())]) + (f" {seed + 1}" if seed else ""))
+    words = re.findall(r"[a-z0-9]+", (name or "").lower())
+    bases.append(" ".join(["example", *words]) + (f" {seed + 1}" if seed else ""))
     yield from _fitted([base for base in bases if base is not None], schema)
 
 
@@ -329,7 +332,8 @@ def _numbers(schema: dict, integer: bool, seed: int) -> Iterator[int | float]:
     if step is not None:
         if integer:  # integer multiples of p/q (lowest terms) that are integers are the multiples of p
             step = Fraction(step.numerator)
-        nearby = [step * round_(n / step) for n in nearby for round_ in (math.ceil, math.floor)] + [step * k for k in (1, 2, 3)]
+        nearby = [step * round_(n / step) for n in nearby for round_ in (math.ceil, math.floor)]
+        nearby += [step * k for k in (1, 2, 3)]
     elif integer:
         nearby = [Fraction(round_(n)) for n in nearby for round_ in (math.ceil, math.floor)]
     for number in dict.fromkeys(nearby):

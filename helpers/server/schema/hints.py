@@ -96,8 +96,9 @@ def _fixed(*values: Any) -> Suggestions:
     return lambda _hint, seed: ([], rotate(list(values), seed))
 
 
-def _text(template: str) -> Suggestions:
-    return lambda hint, _seed: ([], [template.format(topic=_topic(hint))])
+def _text(*templates: str) -> Suggestions:
+    """Sentences about the prompt; the seed takes turns, so that a list's items differ."""
+    return lambda hint, seed: ([], [t.format(topic=_topic(hint)) for t in rotate(list(templates), seed)])
 
 
 # Matched against the whole property name.
@@ -123,9 +124,11 @@ WORDS: dict[str, Suggestions] = {
     "latitude": _fixed(48.8566), "longitude": _fixed(2.3522),
     "rating": _fixed(4), "score": _fixed(0.9), "confidence": _fixed(0.9), "sentiment": _fixed("positive"),
     "query": _prompt_text, "question": _prompt_text, "search": _prompt_text, "prompt": _prompt_text,
-    "explanation": _text('I read the question ("{topic}") and worked through it one step at a time.'),
+    "explanation": _text('First I read the question ("{topic}") and note what it asks.',
+                         "Then I work through it one small step at a time.", "Finally I check the result."),
     "reasoning": _text('The question is "{topic}"; I break it into small steps and check each one.'),
-    "step": _text('Work on "{topic}" one small step at a time.'),
+    "step": _text('Read the question: "{topic}".', "Work through it one small step at a time.",
+                  "Check the result."),
     "answer": _text('Here is a short answer to "{topic}" (from the practice server).'),
     "result": _text('The result for "{topic}" (from the practice server).'),
     "summary": _text('A summary of "{topic}".'), "description": _text('A description of "{topic}".'),

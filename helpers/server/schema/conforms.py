@@ -2,7 +2,7 @@
 
 The generator proposes candidate values and keeps the first one this accepts, so composition
 (allOf, oneOf, $ref with siblings) needs no cleverness in the generator. It follows the
-``jsonschema`` package on every keyword that schema_check lets through, and is stricter on
+``jsonschema`` package on every keyword that check.py lets through, and is stricter on
 ``format`` (which ``jsonschema`` only annotates). The server may not depend on ``jsonschema``,
 so this stays small; the tests compare the two.
 """
@@ -15,7 +15,7 @@ import re
 from fractions import Fraction
 from typing import Any, Callable
 
-from .schema_check import Budget, is_number, resolve_ref
+from .check import Budget, is_number, resolve_ref
 
 MAX_DEPTH = 150  # nested checks, including $ref hops that do not descend into the value
 
