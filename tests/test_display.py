@@ -109,7 +109,7 @@ def test_a_cell_sends_the_reply_once_at_a_bounded_rate(kernel, tokens_per_second
 
     seconds = run.ended - run.started
     updates = display_messages(view_messages)
-    allowed = (TEXT_PER_SECOND + STATUS_PER_SECOND) * seconds + 6
+    allowed = (TEXT_PER_SECOND + STATUS_PER_SECOND) * seconds + 10  # + opening, claiming and the final state
     assert len(updates) <= allowed, f"{len(updates)} display messages in {seconds:.1f} s"
     if tokens_per_second:
         assert seconds > 9 and len(updates) / seconds <= MESSAGES_PER_SECOND_LIMIT

@@ -16,10 +16,10 @@ STATUS_PER_SECOND = 4
 
 
 class Throttle:
-    """True at most `per_second` times a second (and once more after a pause).
+    """True at most `per_second` times a second.
 
     Each slot is counted from the last slot, not from the moment it was used: a refresh that had to wait for
-    the next token does not push the following ones back. With tokens every 33 ms and a 55 ms interval, a
+    the next token does not push the following ones back (after a longer pause it counts from now again). With tokens every 33 ms and a 55 ms interval, a
     throttle counting from "now" lets every other token wait (half of them 33 ms late); this one lets the
     rate's worth through as they come, and only the rest wait.
     """
@@ -32,5 +32,6 @@ class Throttle:
         now = time.perf_counter() if now is None else now
         if now < self.next:
             return False
-        self.next = max(self.next, now - self.interval) + self.interval
+        late = now - self.next
+        self.next = (self.next if late < self.interval else now) + self.interval
         return True

@@ -104,8 +104,9 @@ class StreamView:
             self.widget.phase = result.phase
             self.widget.status = ending(result)
             self.widget.done = True
-            if not self.capture_output and _in_cell():  # the text once more, in the state a saved notebook keeps
-                self.widget.text, self.widget.thinking = result.text, result.thinking
+        if not self.capture_output and _in_cell():  # the text once more, in the state a saved notebook keeps
+            self.widget.set_quietly(text=result.text, thinking=result.thinking)
+            self.widget.send_state(["text", "thinking"])
         self.widget.set_quietly(text=result.text, thinking=result.thinking)
 
     # --- how the new text travels (see widget.py) ---
