@@ -13,7 +13,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .server.serve import serve
 
     serve(host=args.host, port=args.port, tokens_per_second=args.tokens_per_second, api_key=args.api_key,
-          access_log=not args.no_access_log)
+          access_log=not args.no_access_log, jupyterhub=args.jupyterhub)
     return 0
 
 
@@ -60,14 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
         "'MODEL+SPEC':\n\n" + faults.HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", default=PRACTICE_HOST, help=f"address to listen on (default {PRACTICE_HOST}; "
-                       "any other address needs --api-key)")
-    serve.add_argument("--port", type=int, default=PRACTICE_PORT,
-                       help=f"port (default {PRACTICE_PORT}, as gpt4free's interference API)")
+    serve.add_argument("--host", help=f"address to listen on (default {PRACTICE_HOST}; any other address needs "
+                       "--api-key)")
+    serve.add_argument("--port", type=int, help=f"port (default {PRACTICE_PORT}, as gpt4free's interference API)")
     serve.add_argument("--tokens-per-second", type=float, default=TOKENS_PER_SECOND,
                        help=f"pace of streamed replies (default {TOKENS_PER_SECOND:g}; 0 = as fast as possible)")
     serve.add_argument("--api-key", default=None, help="require this key as 'Authorization: Bearer KEY'")
     serve.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+    serve.add_argument("--jupyterhub", action="store_true",
+                       help="run as a JupyterHub service: each request's key must be a hub token (students' servers "
+                       "send theirs); listens at JUPYTERHUB_SERVICE_URL unless --host/--port")
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check", help="check the configured server: models, a completion, a stream")

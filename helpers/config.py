@@ -1,8 +1,9 @@
 """Settings: which server, which key, which model, and where each came from.
 
 Each value is taken from the first place that has it:
-explicit arguments > environment (OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL) > a .env file
-> the practice server's defaults. Common mistakes in a base URL are explained, not just raised.
+explicit arguments > environment (OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL) > on JupyterHub, the
+hub's practice service (helpers/hub.py) > a .env file > the practice server's defaults. Common mistakes
+in a base URL are explained, not just raised.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import openai
 from dotenv import dotenv_values, find_dotenv
 
+from . import hub
 from .defaults import PRACTICE_BASE_URL, PRACTICE_MODEL, PRACTICE_PORT
 
 PLACEHOLDER_KEY = "not-needed"  # the openai client refuses an empty key, even for servers that ignore it
@@ -137,21 +139,30 @@ def settings(
     defaults = PRESETS["practice"]
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
+    # On JupyterHub with no base URL set, the hub's practice service; its key (the user's hub token) goes
+    # with its URL only, so it comes before OPENAI_API_KEY, which may be meant for another server.
+    service = None if base_url or chosen or os.environ.get(ENV_NAMES["base_url"]) else hub.practice_service()
+    from_hub = {"base_url": service.base_url, "api_key": service.api_key} if service else {}
     for name, env_name in ENV_NAMES.items():
         candidates = [
             (given[name], "argument"),
             (getattr(chosen, name) if chosen else None, f"preset {preset!r}"),
+            (from_hub.get(name), service.source if service else ""),
             (os.environ.get(env_name), f"environment ({env_name})"),
             (dotenv.get(env_name), f".env ({dotenv_path})"),
             (getattr(defaults, name), "practice-server default"),
         ]
         values[name], sources[name] = next((v, s) for v, s in candidates if v)
     url, warnings = check_base_url(values["base_url"])
+    if service and service.warning and sources["base_url"] == "practice-server default":
+        warnings.append(service.warning)
     key = values["api_key"]
     if key == PLACEHOLDER_KEY and "api.openai.com" in url:
         raise ConfigError("api.openai.com needs a real key: set OPENAI_API_KEY (in your shell or a .env file).")
     if sources["api_key"] == "practice-server default":
         sources["api_key"] += " (a placeholder: most local servers ignore the key, but the client needs one)"
+    if sources["api_key"] == getattr(service, "source", None):
+        sources["api_key"] += " (this server's own JUPYTERHUB_API_TOKEN)"
     return Settings(base_url=url, api_key=key, model=values["model"], sources=sources, warnings=tuple(warnings))
 
 

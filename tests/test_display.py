@@ -17,7 +17,8 @@ from nbclient import NotebookClient
 
 from helpers.display.throttle import STATUS_PER_SECOND, TEXT_PER_SECOND
 from helpers.server import replies
-from kernel_harness import Kernel, wait_until
+from tests.kernel_harness import Kernel
+from tests.support import wait_until
 
 MARKDOWN_PROMPT = "show me some markdown"
 MARKDOWN_REPLY = replies.reply_text([{"role": "user", "content": MARKDOWN_PROMPT}])
@@ -54,8 +55,7 @@ def text_bytes(messages: list[dict]) -> int:
 
 
 def result_of(run) -> dict:
-    line = next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return json.loads(run.printed("RESULT"))
 
 
 def final_state(run, comm_id: str | None = None) -> dict:

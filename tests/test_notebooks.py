@@ -9,17 +9,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+from tests.support import ROOT, cell_tags
+from tools.handout_widgets import WIDGET_STATE
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{16,}|Bearer\s+[A-Za-z0-9_\-]{16,}")
 STREAMING_CALLS = ("stream_to_output", "side_by_side", "with out", "with output")
 
 
 def load(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
-
-
-def tags(cell) -> set[str]:
-    return set(cell.get("metadata", {}).get("tags", []))
 
 
 def test_the_learning_path_is_complete():
@@ -39,7 +38,7 @@ def test_errors_only_where_meant(path):
             continue
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if errors:
-            assert "raises-exception" in tags(cell), f"{path.name} cell {index}: unexpected {errors[0].ename}"
+            assert "raises-exception" in cell_tags(cell), f"{path.name} cell {index}: unexpected {errors[0].ename}"
         stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
         assert "Traceback" not in stderr, f"{path.name} cell {index} printed a traceback"
 
@@ -68,12 +67,12 @@ def test_header_and_navigation(path):
 def test_ignored_outputs_are_only_widget_streams_shown_again_next(path):
     cells = load(path).cells
     for index, cell in enumerate(cells):
-        assert not {"nbval-skip", "NBVAL_SKIP"} & tags(cell) and "NBVAL_SKIP" not in cell.source
-        if "nbval-ignore-output" not in tags(cell):
+        assert not {"nbval-skip", "NBVAL_SKIP"} & cell_tags(cell) and "NBVAL_SKIP" not in cell.source
+        if "nbval-ignore-output" not in cell_tags(cell):
             continue
         assert any(call in cell.source for call in STREAMING_CALLS), f"{path.name} cell {index} ignores output"
         following = next(c for c in cells[index + 1 :] if c.cell_type == "code")
-        assert following.outputs and "nbval-ignore-output" not in tags(following), (
+        assert following.outputs and "nbval-ignore-output" not in cell_tags(following), (
             f"{path.name} cell {index}: the next code cell must show the final text for nbval to compare"
         )
 
@@ -82,10 +81,10 @@ def test_ignored_outputs_are_only_widget_streams_shown_again_next(path):
 def test_widget_state_shows_the_streamed_text(path):
     """A saved notebook, opened without a kernel, still shows what was streamed into Output widgets."""
     notebook = load(path)
-    streams = [c for c in notebook.cells if "nbval-ignore-output" in tags(c)]
+    streams = [c for c in notebook.cells if "nbval-ignore-output" in cell_tags(c)]
     if not streams:
         return
-    state = notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     outputs = [m["state"].get("outputs", []) for m in state.values() if m.get("model_name") == "OutputModel"]
     views = [m["state"].get("text", "") for m in state.values() if m.get("model_name") == "AnyModel"]  # StreamWidget
     stored_text = json.dumps(outputs) + json.dumps(views)

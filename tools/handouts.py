@@ -1,127 +1,36 @@
 """`make handouts`: every notebook as a self-contained HTML page, an index, and one PDF of the course.
 
-    python tools/handouts.py notebooks dist/handouts [--no-pdf] [--chromium /usr/bin/chromium]
+    python -m tools.handouts notebooks dist/handouts [--no-pdf] [--chromium /usr/bin/chromium]
 
 writes, for each ``notebooks/NN-name.ipynb``, ``NN-name.html`` with its stored outputs, then
 ``index.html`` (links to every page), ``course.html`` (all notebooks on one page) and
-``course.pdf`` (course.html printed by headless Chromium, one notebook per new page).
+``course.pdf`` (course.html printed by headless Chromium, one notebook per new sheet).
 
-The pages never touch the network, so they work in a room with no Wi-Fi:
-
-* Widgets are rendered to static HTML from the widget state that ``tools/run_notebooks.py``
-  stores (``application/vnd.jupyter.widget-state+json``): an Output widget becomes its stored
-  outputs (the streamed text), HTML widgets their value, boxes flex rows/columns, buttons
-  disabled buttons. nbconvert's own way, the @jupyter-widgets/html-manager script, comes from a
-  CDN, weighs 3.6 MB per page even when inlined, fetches fonts of its own, and renders only after
-  the page has loaded (a race for the PDF); static HTML shows the same text with no script at all,
-  prints as it looks, and can be searched and copied. The widget state itself stays in the page
-  as inert data, for anyone who wants to load a widget manager on it later.
-* No script or stylesheet is loaded from a CDN: require.js, MathJax, Mermaid and the widget
-  loader are left out of nbconvert's lab template (no notebook here uses math or diagrams;
-  ``$`` in prose then stays a dollar sign). Images are embedded as data: URIs.
-* Links to other notebooks (``04-streaming.ipynb#Section``) point to their ``.html`` page, and
-  links to the README (the notebooks' "Contents") to ``index.html``; in the one-page course and
-  the PDF they become links inside the document.
-
-The PDF is printed with Playwright driving Debian's Chromium (never a downloaded browser), with
-every request to anything but file:/data: blocked and reported: the build fails if a page tried.
+The pages never touch the network, so they work in a room with no Wi-Fi. Widgets are drawn as
+static HTML from the stored widget state (``handout_widgets.py``), not by a widget manager: measured
+on these notebooks, nbconvert's export with ``@jupyter-widgets/html-manager`` made each widget page
+2.2 MB when the manager was inlined (and then it drew nothing: its webpack bundle cannot find its own
+path in an inline script), or needed a 4.7 MB folder beside the pages (the script and its fonts); it
+draws the widgets after the load event, which the PDF would have to wait for; and it cannot draw a
+custom (anywidget) view offline at all. The static pages are 280-360 KB (most of it JupyterLab's CSS),
+hold no script, show everything at load, and print as they look. The parts: ``handout_pages.py`` (a page, the course page, the index),
+``handout_widgets.py`` (widget views), ``handout_pdf.py`` (the PDF's layout; tools/chromium.py prints); this file builds and is the
+command line.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import html
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import nbformat
-from bs4 import BeautifulSoup
-from jinja2 import DictLoader
-from nbconvert import HTMLExporter
-from nbconvert.filters.ansi import ansi2html
-from nbconvert.filters.markdown_mistune import markdown2html_mistune
-from nbconvert.preprocessors import Preprocessor
+from tools.chromium import CHROMIUM, count_pdf_pages
+from tools.handout_pages import course_page, export_page, index_page, make_exporter
+from tools.handout_pdf import print_course
 
 NOTEBOOK_GLOB = "[0-9][0-9]-*.ipynb"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
-NOTEBOOK_LINK = re.compile(r"^(?:\./)?(?P<stem>[0-9][0-9]-[^/?#]+)\.ipynb$")
-README_LINK = re.compile(r"^(?:\.\./|\./)?README\.md$", re.IGNORECASE)
-
-# nbconvert's lab template, less everything it would fetch from a CDN.
-TEMPLATE = r"""{%- extends 'index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{% block jupyter_widgets %}{% endblock jupyter_widgets %}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block html_head_css -%}<style type="text/css">{{ resources.handout_css }}</style>{%- endblock html_head_css -%}
-"""
-
-CSS = """
-body.jp-Notebook { max-width: 60rem; margin: 0 auto; padding: 1rem; }
-/* Read, not edited: wrap long lines (of code too) at spaces, and anywhere only when a word is too long. */
-.jp-OutputArea-output pre, .jp-RenderedText pre, .handout-output pre,
-.jp-InputArea-editor .highlight pre { white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; }
-.handout-widget { box-sizing: border-box; min-width: 0; }
-.handout-vbox { display: flex; flex-direction: column; }
-.handout-hbox { display: flex; flex-direction: row; align-items: baseline; gap: 4px; }
-.handout-output { border-left: 3px solid var(--jp-brand-color2, #90caf9); padding: 2px 0 2px 8px; margin: 2px 0; }
-.jp-RenderedHTMLCommon .handout-output pre { background: none; padding: 0; margin: 0; font-size: var(--jp-code-font-size);
-  font-family: var(--jp-code-font-family); line-height: var(--jp-code-line-height); }
-.handout-button { font: inherit; font-size: 85%; padding: 1px 8px; border: 1px solid #bbb; border-radius: 2px;
-  background: #f5f5f5; color: #666; }
-.handout-button-warning { background: #ffe0b2; }
-.handout-value { font-family: var(--jp-code-font-family); }
-details.handout-hidden > summary { cursor: pointer; color: var(--jp-ui-font-color2, #666); font-style: italic;
-  padding: 4px 0 4px 8px; }
-nav.handout-nav { font-size: 90%; margin-bottom: 1rem; }
-@media print {
-  nav.handout-nav { display: none; }
-  .jp-Cell, .handout-output { break-inside: auto; }
-  .jp-CodeCell .jp-Cell-inputWrapper { break-inside: avoid; }
-}
-"""
-
-COURSE_CSS = """
-section.handout-notebook { break-before: page; }
-section.handout-contents ol { line-height: 1.8; font-size: 110%; }
-"""
-
-INDEX = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 44rem; margin: 2rem auto;
-  padding: 0 1rem; line-height: 1.5; color: #222; }}
-ol {{ line-height: 1.9; }}
-a {{ color: #1565c0; }}
-.files {{ margin-top: 2rem; font-size: 95%; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<p>The notebooks with their outputs, readable offline, no Jupyter needed.</p>
-<ol>
-{items}
-</ol>
-<p class="files">The whole course: <a href="course.html">on one page</a>{pdf}.</p>
-</body>
-</html>
-"""
 
 
 @dataclass
@@ -148,366 +57,6 @@ class Build:
     blocked_requests: list[str] = field(default_factory=list)
 
 
-# --- widgets: stored state -> static HTML ----------------------------------------------------
-
-
-class WidgetRenderer:
-    """Static HTML for a widget view, from a notebook's stored widget state."""
-
-    def __init__(self, state: dict) -> None:
-        self.models = state.get("state", {}) if state else {}
-
-    def __contains__(self, model_id: str) -> bool:
-        return model_id in self.models
-
-    def render(self, model_id: str, depth: int = 0) -> str:
-        model = self.models.get(model_id)
-        if model is None or depth > 50:
-            return ""
-        name = model.get("model_name", "")
-        state = model.get("state", {})
-        layout = self._layout(state.get("layout"))
-        if layout is None:  # display: none / visibility: hidden
-            return ""
-        style = f' style="{html.escape(layout)}"' if layout else ""
-        label = self._description(state)
-
-        if name in ("VBoxModel", "BoxModel", "HBoxModel", "GridBoxModel", "AccordionModel", "TabModel", "StackModel"):
-            kind = {"HBoxModel": "hbox", "GridBoxModel": "grid"}.get(name, "vbox")
-            titles = state.get("titles") or []
-            parts = []
-            for index, child in enumerate(state.get("children", [])):
-                if index < len(titles) and titles[index]:
-                    parts.append(f"<b>{html.escape(str(titles[index]))}</b>")
-                parts.append(self.render(_model_id(child), depth + 1))
-            return f'<div class="handout-widget handout-{kind}"{style}>{"".join(parts)}</div>'
-        if name == "OutputModel":
-            return f'<div class="handout-widget handout-output"{style}>{render_outputs(state.get("outputs", []))}</div>'
-        if name in ("HTMLModel", "HTMLMathModel"):
-            return f'<div class="handout-widget handout-html"{style}>{label}{state.get("value", "")}</div>'
-        if name == "LabelModel":
-            return f'<span class="handout-widget handout-label"{style}>{html.escape(str(state.get("value", "")))}</span>'
-        if name in ("ButtonModel", "ToggleButtonModel"):
-            kind = state.get("button_style") or "default"
-            text = html.escape(str(state.get("description", "")))
-            return f'<button class="handout-widget handout-button handout-button-{kind}" disabled{style}>{text}</button>'
-        if name == "ImageModel":
-            data = self._buffer(model, "value")
-            if data:
-                fmt = html.escape(str(state.get("format", "png")))
-                return f'<img class="handout-widget" src="data:image/{fmt};base64,{data}"{style}>'
-            return ""
-        if "_options_labels" in state and state.get("index") is not None:  # Dropdown, RadioButtons, ...
-            index = state["index"]
-            labels = state["_options_labels"]
-            chosen = (", ".join(labels[i] for i in index) if isinstance(index, list)
-                      else labels[index] if 0 <= index < len(labels) else "")
-            return f'<span class="handout-widget"{style}>{label}<span class="handout-value">{html.escape(chosen)}</span></span>'
-        if "value" in state:  # sliders, text boxes, checkboxes, progress bars...
-            value = state["value"]
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            return f'<span class="handout-widget"{style}>{label}<span class="handout-value">{html.escape(shown)}</span></span>'
-        if "children" in state:
-            return "".join(self.render(_model_id(child), depth + 1) for child in state["children"])
-        return ""
-
-    def _layout(self, ref: str | None) -> str | None:
-        """CSS from a LayoutModel, without sizes that would hide text on paper (heights, overflow)."""
-        model = self.models.get(_model_id(ref)) if isinstance(ref, str) else None
-        if model is None:
-            return ""
-        rules = []
-        for key, value in model.get("state", {}).items():
-            if key.startswith("_") or value in (None, ""):
-                continue
-            if key == "display" and value == "none" or key == "visibility" and value == "hidden":
-                return None
-            if key in ("overflow", "overflow_x", "overflow_y", "height", "max_height"):
-                continue
-            rules.append(f"{key.replace('_', '-')}: {value}")
-        return "; ".join(rules)
-
-    @staticmethod
-    def _description(state: dict) -> str:
-        text = state.get("description") or ""
-        if not text:
-            return ""
-        shown = text if state.get("description_allow_html") else html.escape(text)
-        return f'<span class="handout-label">{shown} </span>'
-
-    @staticmethod
-    def _buffer(model: dict, name: str) -> str | None:
-        for buffer in model.get("buffers", []):
-            if buffer.get("path") == [name] and buffer.get("encoding") == "base64":
-                return buffer.get("data")
-        return None
-
-
-def _model_id(ref: str) -> str:
-    return ref[len("IPY_MODEL_"):] if isinstance(ref, str) and ref.startswith("IPY_MODEL_") else ref
-
-
-def _text(value) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
-
-
-def render_outputs(outputs: list[dict]) -> str:
-    """Static HTML for a list of nbformat outputs (an Output widget's), consecutive streams merged."""
-    parts: list[str] = []
-    merged: list[dict] = []
-    for output in outputs:
-        if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
-                and merged[-1].get("name") == output.get("name")):
-            merged[-1] = {**merged[-1], "text": _text(merged[-1]["text"]) + _text(output.get("text", ""))}
-        else:
-            merged.append(output)
-    for output in merged:
-        kind = output.get("output_type")
-        if kind == "stream":
-            parts.append(f'<pre class="handout-{output.get("name", "stdout")}">{ansi2html(_text(output.get("text", "")))}</pre>')
-        elif kind == "error":
-            parts.append(f"<pre>{ansi2html(chr(10).join(output.get('traceback', [])))}</pre>")
-        elif kind in ("display_data", "execute_result"):
-            parts.append(render_bundle(output.get("data", {})))
-    return "".join(parts)
-
-
-def render_bundle(data: dict) -> str:
-    if "text/html" in data:
-        return _text(data["text/html"])
-    if "text/markdown" in data:
-        return markdown2html_mistune(_text(data["text/markdown"]))
-    for mime in ("image/png", "image/jpeg", "image/gif"):
-        if mime in data:
-            return f'<img src="data:{mime};base64,{_text(data[mime]).strip()}">'
-    if "image/svg+xml" in data:
-        return _text(data["image/svg+xml"])
-    if "text/plain" in data:
-        return f"<pre>{ansi2html(_text(data['text/plain']))}</pre>"
-    return ""
-
-
-class StaticWidgetsPreprocessor(Preprocessor):
-    """Replace every widget view output with static HTML rendered from the stored widget state,
-    and tag cells whose source is hidden in JupyterLab (exercise solutions) for the page to fold."""
-
-    def preprocess(self, nb, resources):
-        renderer = WidgetRenderer(nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}))
-        missing = 0
-        for cell in nb.cells:
-            jupyter = cell.get("metadata", {}).get("jupyter", {})
-            tags = list(cell.get("metadata", {}).get("tags", []))
-            if jupyter.get("source_hidden"):
-                tags.append("handout_source_hidden")
-            if jupyter.get("outputs_hidden"):
-                tags.append("handout_outputs_hidden")
-            if tags:
-                cell.metadata["tags"] = tags
-            for output in cell.get("outputs", []):
-                view = output.get("data", {}).get(WIDGET_VIEW)
-                if view is None:
-                    continue
-                data = {k: v for k, v in output.data.items() if k != WIDGET_VIEW}
-                if view.get("model_id") in renderer:
-                    data["text/html"] = renderer.render(view["model_id"])
-                else:
-                    missing += 1
-                output.data = data
-        if missing:
-            resources.setdefault("handout_warnings", []).append(
-                f"{missing} widget view(s) without stored state (run tools/run_notebooks.py to store it)")
-        return nb, resources
-
-
-# --- one page --------------------------------------------------------------------------------
-
-
-def notebook_title(nb) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            match = re.search(r"^#\s+(.+?)\s*#*\s*$", cell.source, re.MULTILINE)
-            if match:
-                return re.sub(r"[*_`]", "", match.group(1))
-    return ""
-
-
-def make_exporter() -> HTMLExporter:
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"handout.html.j2": TEMPLATE})],
-        template_file="handout.html.j2",
-        embed_images=True,
-    )
-    exporter.register_preprocessor(StaticWidgetsPreprocessor(), enabled=True)
-    return exporter
-
-
-def export_page(exporter: HTMLExporter, path: Path, known: set[str]) -> tuple[BeautifulSoup, str, list[str]]:
-    """A notebook as a page: (soup, title, warnings)."""
-    nb = nbformat.read(path, as_version=4)
-    title = notebook_title(nb) or path.stem
-    nb = copy.deepcopy(nb)
-    nb.metadata["title"] = title
-    resources = {"metadata": {"name": path.stem, "path": str(path.parent)}, "handout_css": CSS}
-    body, resources = exporter.from_notebook_node(nb, resources=resources)
-    warnings = [f"{path.name}: {w}" for w in resources.get("handout_warnings", [])]
-    soup = BeautifulSoup(body, "html.parser")
-    _fold_hidden_cells(soup)
-    warnings += [f"{path.name}: {w}" for w in _rewrite_links(soup, known)]
-    return soup, title, warnings
-
-
-def _fold_hidden_cells(soup: BeautifulSoup) -> None:
-    """Solutions (source hidden in JupyterLab) are folded: the whole cell, as its output gives it away."""
-    for cell in soup.select("div.jp-Cell.celltag_handout_source_hidden"):
-        solution = "celltag_solution" in cell.get("class", [])
-        parts = list(cell.children) if solution else cell.select(".jp-Cell-inputWrapper")
-        _wrap_in_details(soup, parts, "Solution" if solution else "Hidden code")
-    for cell in soup.select("div.jp-Cell.celltag_handout_outputs_hidden"):
-        _wrap_in_details(soup, cell.select(".jp-Cell-outputWrapper"), "Hidden output")
-
-
-def _wrap_in_details(soup: BeautifulSoup, parts: list, summary: str) -> None:
-    parts = [p for p in parts if getattr(p, "name", None) or str(p).strip()]
-    if not parts:
-        return
-    details = soup.new_tag("details", attrs={"class": "handout-hidden"})
-    label = soup.new_tag("summary")
-    label.string = f"{summary} (click to show)"
-    details.append(label)
-    parts[0].insert_before(details)
-    for part in parts:
-        details.append(part.extract())
-
-
-def _rewrite_links(soup: BeautifulSoup, known: set[str]) -> list[str]:
-    warnings = []
-    for link in soup.find_all("a", href=True):
-        href = link["href"]
-        parts = urlsplit(href)
-        if parts.scheme or parts.netloc or not parts.path:
-            continue
-        fragment = f"#{parts.fragment}" if parts.fragment else ""
-        notebook = NOTEBOOK_LINK.match(parts.path)
-        if notebook:
-            link["href"] = f"{notebook['stem']}.html{fragment}"
-            if notebook["stem"] not in known:
-                warnings.append(f"link to {parts.path}, which is not in the handouts (yet)")
-        elif README_LINK.match(parts.path):
-            link["href"] = "index.html"
-        elif not parts.path.endswith(".html"):
-            warnings.append(f"relative link {href} points outside the handouts")
-    return warnings
-
-
-# --- the course on one page, and its PDF ----------------------------------------------------
-
-
-def course_page(pages: list[tuple[Handout, BeautifulSoup]], title: str) -> BeautifulSoup:
-    """All pages in one document: ids prefixed per notebook, links between pages made internal."""
-    course = copy.copy(pages[0][1])
-    course.title.string = title
-    style = course.new_tag("style", attrs={"type": "text/css"})
-    style.string = COURSE_CSS
-    course.head.append(style)
-    main = course.find("main")
-    main.clear()
-
-    contents = course.new_tag("section", attrs={"class": "handout-contents", "id": "contents"})
-    heading = course.new_tag("h1")
-    heading.string = title
-    contents.append(heading)
-    listing = course.new_tag("ol")
-    for handout, _soup in pages:
-        item = course.new_tag("li", value=str(handout.number))
-        link = course.new_tag("a", href=f"#{handout.page.stem}")
-        link.string = handout.title
-        item.append(link)
-        listing.append(item)
-    contents.append(listing)
-    main.append(contents)
-
-    stems = {handout.page.stem for handout, _ in pages}
-    for handout, soup in pages:
-        stem = handout.page.stem
-        section = course.new_tag("section", attrs={"class": "handout-notebook", "id": stem})
-        source = copy.copy(soup.find("main"))
-        for element in source.find_all(id=True):
-            element["id"] = f"{stem}--{element['id']}"
-        for link in source.find_all("a", href=True):
-            parts = urlsplit(link["href"])
-            if parts.scheme or parts.netloc:
-                continue
-            if not parts.path:
-                link["href"] = f"#{stem}--{parts.fragment}" if parts.fragment else f"#{stem}"
-            elif parts.path == "index.html":
-                link["href"] = "#contents"
-            elif parts.path.endswith(".html") and parts.path[:-5] in stems:
-                target = parts.path[:-5]
-                link["href"] = f"#{target}--{parts.fragment}" if parts.fragment else f"#{target}"
-        for details in source.find_all("details"):
-            details["open"] = ""  # on paper, solutions are printed
-            if details.summary is not None:
-                details.summary.string = details.summary.get_text().replace(" (click to show)", "")
-        for child in list(source.children):
-            section.append(child.extract())
-        main.append(section)
-    return course
-
-
-def print_pdf(page: Path, pdf: Path, chromium: str = CHROMIUM, timeout: float = 60) -> list[str]:
-    """Print an HTML file to PDF with headless Chromium; return the non-local requests it blocked.
-
-    Playwright runs in a thread of its own, so that this works from a caller that has an event loop
-    running (a notebook, or a test that already drives a browser).
-    """
-    with ThreadPoolExecutor(1) as worker:
-        return worker.submit(_print_pdf, page, pdf, chromium, timeout).result()
-
-
-def _print_pdf(page: Path, pdf: Path, chromium: str, timeout: float) -> list[str]:
-    from playwright.sync_api import sync_playwright
-
-    blocked: list[str] = []
-
-    def route(route) -> None:
-        url = route.request.url
-        if url.startswith(LOCAL_SCHEMES):
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
-                                             timeout=timeout * 1000)
-        try:
-            tab = browser.new_page()
-            tab.set_default_timeout(timeout * 1000)
-            tab.route("**/*", route)
-            tab.goto(page.resolve().as_uri(), wait_until="load")
-            tab.pdf(
-                path=str(pdf),
-                format="A4",
-                print_background=True,
-                margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
-                display_header_footer=True,
-                header_template="<span></span>",
-                footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#666">'
-                '<span class="pageNumber"></span> / <span class="totalPages"></span></div>',
-                outline=True,
-                tagged=True,
-            )
-        finally:
-            browser.close()
-    return blocked
-
-
-def count_pdf_pages(pdf: Path) -> int:
-    """Pages in a PDF written by Chromium (its page objects are not compressed)."""
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
-
-
 def course_title(source: Path) -> str:
     readme = source.parent / "README.md"
     if readme.is_file():
@@ -515,9 +64,6 @@ def course_title(source: Path) -> str:
         if match:
             return re.sub(r"[*_`]", "", match.group(1))
     return "Course handouts"
-
-
-# --- all of it ------------------------------------------------------------------------------
 
 
 def build(source: Path, out: Path, *, pdf: bool = True, chromium: str = CHROMIUM) -> Build:
@@ -534,14 +80,14 @@ def build(source: Path, out: Path, *, pdf: bool = True, chromium: str = CHROMIUM
             stale.unlink()
 
     exporter = make_exporter()
-    pages: list[tuple[Handout, BeautifulSoup]] = []
+    pages = []
     for path in notebooks:
         soup, title, warnings = export_page(exporter, path, stems)
         handout = Handout(notebook=path, page=out / f"{path.stem}.html", title=title)
         handout.page.write_text(str(soup), encoding="utf-8")
         result.handouts.append(handout)
         result.warnings += warnings
-        pages.append((handout, soup))
+        pages.append((handout.number, path.stem, title, soup))
 
     title = course_title(source)
     result.course_html = out / "course.html"
@@ -552,16 +98,12 @@ def build(source: Path, out: Path, *, pdf: bool = True, chromium: str = CHROMIUM
             result.warnings.append(f"no PDF: {chromium} is missing (apt-get install -y chromium)")
         else:
             result.pdf = out / "course.pdf"
-            result.blocked_requests = print_pdf(result.course_html, result.pdf, chromium)
+            result.blocked_requests = print_course(result.course_html, result.pdf, chromium)
             result.pdf_pages = count_pdf_pages(result.pdf)
 
-    items = "\n".join(
-        f'<li value="{h.number}"><a href="{html.escape(h.page.name)}">{html.escape(h.title)}</a></li>'
-        for h in result.handouts
-    )
-    pdf_link = ', and <a href="course.pdf">as a PDF</a> to print' if result.pdf else ""
     result.index = out / "index.html"
-    result.index.write_text(INDEX.format(title=html.escape(title), items=items, pdf=pdf_link), encoding="utf-8")
+    listed = [(h.number, h.page.name, h.title) for h in result.handouts]
+    result.index.write_text(index_page(title, listed, pdf=result.pdf is not None), encoding="utf-8")
     return result
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from helpers.server.replies import TREE_POEM
+from tests.support import ROOT
 
-HERE = Path(__file__).resolve().parent
 # The copy that notebook 07 shows learners, byte for byte the original.
-STORED_SEED = HERE.parent.parent / "notebooks" / "legacy" / "test_interference.py"
-# CI runs a clean clone with shared/ beside it: <parent>/shared and <parent>/<clone>/tests/legacy.
-SHARED_SEED = Path(__file__).resolve().parents[3] / "shared/seed/test_interference.py"
+STORED_SEED = ROOT / "notebooks" / "legacy" / "test_interference.py"
+# CI runs a clean clone with shared/ beside it: <parent>/shared and <parent>/<clone>.
+SHARED_SEED = ROOT.parent / "shared/seed/test_interference.py"
 SEED_ADDRESS = "http://localhost:1337"
 LEGACY_VERSION = "0.28.1"
 
