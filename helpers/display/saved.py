@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 WIDGET_ID = "helpers.display.widget.StreamWidget"  # anywidget's _anywidget_id for StreamWidget
+CHAT_INPUT_ID = "helpers.display.widget.ChatInput"
 
 
 @dataclass
