@@ -224,7 +224,7 @@ def test_stop_button_closes_the_stream_and_keeps_the_text(fresh_server):
     assert run.ended - clicked["at"] < 1.0, "the cell should end within a second of the click"
     final = final_state(run)
     assert final["done"] and final["phase"] == "stopped" and final["status"].startswith("■ stopped"), final
-    wait_until(lambda: stats.client_disconnects == 1 and stats.active_streams == 0)
+    wait_until(lambda: stats.client_disconnects == 1 and stats.active_streams == 0, 3)
 
 
 def test_kernel_interrupt_stops_a_sync_stream_and_the_queued_cells(fresh_server):
@@ -246,7 +246,7 @@ def test_kernel_interrupt_stops_a_sync_stream_and_the_queued_cells(fresh_server)
         assert replies.LONG_STORY.startswith(shown) and len(shown) > 5, "the partial text is not on screen"
         final = final_state(run)
         assert final["done"] and final["phase"] == "stopped" and final["status"].startswith("■ stopped"), final
-    wait_until(lambda: stats.client_disconnects == 1)
+    wait_until(lambda: stats.client_disconnects == 1, 3)
 
 
 def test_a_terminal_gets_plain_text(practice_server):

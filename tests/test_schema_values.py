@@ -33,7 +33,7 @@ from helpers.server.schema.regex import regex_examples
 from helpers.server.schema.conforms import conforms
 from helpers.server.schema.check import Budget
 from helpers.server.schema import SchemaError, example_value
-from schema_strategies import json_values, schema_like, well_formed_schemas
+from tests.schema_strategies import json_values, schema_like, well_formed_schemas
 
 FUZZ = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "0"))
 fuzz = settings(max_examples=FUZZ or 100, derandomize=not FUZZ, database=None, deadline=None,

@@ -17,8 +17,14 @@ Why a small custom widget, and why the text travels as it does (2,000-token Mark
 - Output sent from a widget event (a button click) has no cell to go to: JupyterLab drops it. There the
   new text goes as custom messages (also 1.0x), which the page adds to the widget's state in the page,
   and JupyterLab saves that state with the notebook (nbclient never runs widget events).
+- A view made with ``capture=False`` (chat bubbles, side_by_side columns) sends custom messages in a cell
+  too, and its final text once more in its state (2x): a cell that drives a chat app keeps its own output,
+  and views sharing a cell do not take turns holding its output (two more messages a refresh each).
 - The kernel keeps the whole text in the ``text`` trait without sending it, so a page that reloads
   while the kernel runs asks the kernel for the state and gets the text back.
+
+Measured (tests/test_display.py, python -m tests.bench.bench_display --paced): the 2,000-token Markdown reply
+at 30 tokens/s carries 1.00x its bytes in text, at about 19 display messages a second.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def streamed_lines(nb) -> list[str]:
     for model_id in shown:
         state = models[model_id]["state"]
         if is_stream_view(state):
-            captures.add(state.get("capture", "")[len("IPY_MODEL_"):])
+            captures.add((state.get("capture") or "")[len("IPY_MODEL_"):])  # a bubble has none
             view = saved_view(state, models)
             rendered = markdown2html_mistune(view.answer) if view.markdown else f"<pre>{view.answer}</pre>"
             texts.append(BeautifulSoup(rendered, "html.parser").get_text("\n"))
