@@ -31,10 +31,11 @@ FIGURES: list[str] = []
 
 
 @pytest.fixture
-def report():
+def report(lab):
     """``report("...")``: print a line now (seen with -s) and again in the summary at the end of the run
-    (seen always, as `make test-browser` does not pass -s)."""
+    (seen always, as `make test-browser` does not pass -s), marked with the front end it was measured in."""
     def add(line: str) -> None:
+        line = f"[{lab.front_end}] {line}"
         print(line)
         FIGURES.append(line)
     return add

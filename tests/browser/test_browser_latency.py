@@ -116,7 +116,7 @@ def test_token_to_screen_latency(lab, practice, open_notebook, page, artifacts, 
         "clock_offset_ms": round(offset, 2),
         "clock_uncertainty_ms": round(uncertainty, 2),
     }
-    (artifacts / "latency.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (artifacts / f"latency-{lab.front_end}.json").write_text(json.dumps(figures, indent=2) + "\n")
     on_screen, in_dom = figures["latency_ms_to_frame"], figures["latency_ms_to_dom"]
     report(f"token -> screen latency over {on_screen['n']} tokens at {figures['tokens_per_second']:g} tok/s: "
            f"p50 {on_screen['p50']:.0f} ms, p95 {on_screen['p95']:.0f} ms, max {on_screen['max']:.0f} ms "
