@@ -24,7 +24,7 @@ Why a small custom widget, and why the text travels as it does (2,000-token Mark
   while the kernel runs asks the kernel for the state and gets the text back.
 
 Measured (tests/test_display.py, python -m tests.bench.bench_display --paced): the 2,000-token Markdown reply
-at 30 tokens/s carries 1.00x its bytes in text, at about 19 display messages a second.
+at 30 tokens/s carries 1.00x its bytes in text, at about 22 display messages a second.
 """
 
 from __future__ import annotations
