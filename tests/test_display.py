@@ -105,7 +105,8 @@ def test_a_cell_sends_the_reply_once_at_a_bounded_rate(kernel, tokens_per_second
     assert captured == MARKDOWN_REPLY, "the captured stdout is not the reply, in order"
     claims = [m["content"]["data"]["state"]["msg_id"] for m in run.of_type("comm_msg")
               if "msg_id" in m["content"]["data"].get("state", {})]
-    assert claims == [run.reply["parent_header"]["msg_id"], ""], f"the capture Output was claimed {claims}"
+    cell_id = run.of_type("execute_input")[0]["parent_header"]["msg_id"]
+    assert claims == [cell_id, ""], f"the capture Output was claimed {claims}"
 
     seconds = run.ended - run.started
     updates = display_messages(view_messages)
