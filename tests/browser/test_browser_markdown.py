@@ -105,10 +105,11 @@ def test_an_interrupt_during_run_all_keeps_the_text_and_stops_the_queue(lab, ope
     page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
     stream_view.wait_for(page, 1, "v.shown > 40", 30_000)
     notebook.interrupt_kernel()
-    status = stream_view.wait_for_status(page, 1, "■ stopped", timeout=10_000)
+    stream_view.wait_for_status(page, 1, "■ stopped", timeout=10_000)
     page.wait_for_timeout(1500)  # the queued cell would have run by now
     shown = stream_view.view(page, 1)
     assert shown["shown"] > 40 and shown["text"].strip(), "the partial text went away"
+    assert shown["phase"] == "stopped", shown["phase"]
     states = notebook.states()
     assert states[2][0] is None, f"the queued cell ran after the interrupt: {states}"
     assert "the next cell ran" not in (notebook.cell(2).locator(".jp-Cell-outputArea").text_content() or "")
