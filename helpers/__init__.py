@@ -10,12 +10,15 @@
 from .chat import AsyncTextStream, Reply, StreamResult, TextStream, ToolCall, as_messages, astream, complete, stream
 from .check import check, is_practice_server
 from .config import PRESETS, ConfigError, Settings, async_client, client, settings
-from .display import StreamView, astream_to_output, side_by_side, stream_to_output
+from .display import (ChatInput, StreamView, Throttle, astream_to_output, bubble, side_by_side, stream_to_output,
+                      transcript)
 from .errors import explain
 from .practice import ensure_server
 
 __all__ = [
-    "PRESETS", "AsyncTextStream", "ConfigError", "Reply", "Settings", "StreamResult", "StreamView", "TextStream", "ToolCall",
-    "as_messages", "astream", "astream_to_output", "async_client", "check", "client", "complete", "ensure_server", "explain",
-    "is_practice_server", "settings", "side_by_side", "stream", "stream_to_output",
+    "PRESETS", "AsyncTextStream", "ChatInput", "ConfigError", "Reply", "Settings", "StreamResult", "StreamView",
+    "TextStream", "ToolCall",
+    "as_messages", "astream", "astream_to_output", "async_client", "bubble", "check", "client", "complete",
+    "ensure_server", "explain", "is_practice_server", "settings", "side_by_side", "stream", "stream_to_output",
+    "Throttle", "transcript",
 ]

@@ -86,8 +86,9 @@ def test_widget_state_shows_the_streamed_text(path):
         return
     state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     outputs = [m["state"].get("outputs", []) for m in state.values() if m.get("model_name") == "OutputModel"]
-    stored_text = json.dumps(outputs)
-    assert any(o for o in outputs), f"{path.name}: no Output widget state stored"
+    views = [m["state"].get("text", "") for m in state.values() if m.get("model_name") == "AnyModel"]  # StreamWidget
+    stored_text = json.dumps(outputs) + json.dumps(views)
+    assert any(o for o in outputs) or any(views), f"{path.name}: no Output widget or stream view state stored"
     following_texts = []
     for index, cell in enumerate(notebook.cells):
         if cell in streams:

@@ -20,6 +20,8 @@ from typing import Callable
 from nbconvert.filters.ansi import ansi2html
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
+from helpers.display.saved import CHAT_INPUT_ID, is_stream_view, saved_view
+
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MAX_DEPTH = 50
@@ -142,6 +144,33 @@ def button(widget: Widget) -> str:
 def text_box(widget: Widget) -> str:
     value = html.escape(str(widget.state.get("value", "")))
     return widget.wrap("div", widget.label() + f'<pre class="handout-value">{value}</pre>', "handout-text")
+
+
+@renders("AnyModel")
+def any_widget(widget: Widget) -> str:
+    """The helpers' own widgets (helpers.display): a stream view as what it showed at the end, the chat input
+    as an empty box; any other anywidget has no static form but its value or children."""
+    if is_stream_view(widget.state):
+        return stream_view(widget)
+    if widget.state.get("_anywidget_id") == CHAT_INPUT_ID:
+        placeholder = html.escape(str(widget.state.get("placeholder", "")))
+        return widget.wrap("div", f'<pre class="handout-value">{placeholder}</pre>', "handout-text")
+    return generic(widget)
+
+
+def stream_view(widget: Widget) -> str:
+    """Title, the thinking (folded), tool calls, the reply as Markdown (or plain text), and the status line."""
+    view = saved_view(widget.state, widget.view.models)
+    parts = [f"<b>{html.escape(view.title)}</b>"] if view.title else []
+    if view.thinking:
+        parts.append(f"<details><summary>Thinking</summary><pre>{html.escape(view.thinking)}</pre></details>")
+    parts += [f"<pre>→ {html.escape(call.get('name', ''))}({html.escape(call.get('arguments', ''))})</pre>"
+              for call in view.tool_calls]
+    parts.append(markdown2html_mistune(view.answer) if view.markdown else f"<pre>{html.escape(view.answer)}</pre>")
+    if view.status:
+        parts.append(f"<div><code>{html.escape(view.status)}</code></div>")
+    kind = f"handout-stream handout-bubble-{view.bubble}" if view.bubble else "handout-stream"
+    return widget.wrap("div", "".join(parts), kind)
 
 
 def generic(widget: Widget) -> str:

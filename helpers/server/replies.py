@@ -11,6 +11,7 @@ import re
 from typing import Callable, Sequence
 
 from . import variants
+from .markdown_tour import MARKDOWN_TOUR
 
 Message = dict  # {"role": ..., "content": str | list[parts] | None}
 
@@ -183,6 +184,7 @@ CATALOGUE: list[tuple[re.Pattern, Callable[[re.Match, Sequence[Message]], str]]]
         # of thousands of "tree"s takes linear time (".*" between the words took quadratic time: minutes).
         (r"(?m)^(?=.*\bpoem\b)(?=.*\btrees?\b)", _fixed(TREE_POEM)),
         (r"\blong story\b", _fixed(LONG_STORY)),
+        (r"\bmarkdown\b", _fixed(MARKDOWN_TOUR)),
         (r"\bcount (?:from (\d+) )?to (\d+)", _count_to),
         (r"\bwhat(?:'s| is) my name\b", _remember_name),
         (r"\bmy name is (\w+)", _greet_name),

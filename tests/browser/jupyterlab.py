@@ -31,11 +31,27 @@ SETTINGS = {
 }
 
 
+# The front ends the suite runs in: JupyterLab 4, and Jupyter Notebook 7 (the same widget manager,
+# @jupyter-widgets/jupyterlab-manager, and the same cells, in a page of its own). Each: the jupyter
+# subcommand, and the option that exposes the application as window.jupyterapp (the cells' execution state).
+FRONT_ENDS = {
+    "jupyterlab": ("lab", "--LabApp.expose_app_in_browser=True"),
+    "notebook7": ("notebook", "--JupyterNotebookApp.expose_app_in_browser=True"),
+}
+
+
 @dataclass
 class Lab:
     url: str
     root: Path  # the folder it serves
     process: ChildProcess
+    front_end: str = "jupyterlab"
+
+    def notebook_url(self, name: str) -> str:
+        """Where the front end opens a notebook (JupyterLab: in a fresh workspace)."""
+        if self.front_end == "notebook7":
+            return f"{self.url}/notebooks/{name}"
+        return f"{self.url}/lab/tree/{name}?reset"
 
     def api(self, method: str, path: str, timeout: float = 10):
         request = urllib.request.Request(self.url + path, method=method)
@@ -80,9 +96,10 @@ def write_settings(folder: Path) -> None:
 
 
 @contextmanager
-def running_lab(base: Path, log: Path, practice_url: str) -> Iterator[Lab]:
-    """JupyterLab in a subprocess (its log in `log`), serving a copy of notebooks/ under `base` to kernels that
-    talk to the practice server at `practice_url`."""
+def running_lab(base: Path, log: Path, practice_url: str, front_end: str = "jupyterlab") -> Iterator[Lab]:
+    """JupyterLab (or Notebook 7) in a subprocess (its log in `log`), serving a copy of notebooks/ under `base`
+    to kernels that talk to the practice server at `practice_url`."""
+    subcommand, expose_app = FRONT_ENDS[front_end]
     root = base / "notebooks"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     for path in root.glob("*.ipynb"):
@@ -92,7 +109,7 @@ def running_lab(base: Path, log: Path, practice_url: str) -> Iterator[Lab]:
     env = child_env(**dirs, OPENAI_BASE_URL=practice_url, OPENAI_API_KEY="practice", OPENAI_MODEL="practice")
     port = free_port()
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        sys.executable, "-m", "jupyter", subcommand, "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
         f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
@@ -100,12 +117,12 @@ def running_lab(base: Path, log: Path, practice_url: str) -> Iterator[Lab]:
         f"--LabApp.user_settings_dir={dirs['JUPYTERLAB_SETTINGS_DIR']}",
         "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the cells' execution state
+        expose_app,  # window.jupyterapp: the cells' execution state
     ]
     # Its own process group, so that a kill takes its kernels too.
     with started("JupyterLab", command, log, env=env, cwd=root, own_group=True, stop_signal=signal.SIGTERM,
                  stop_timeout=15) as process:
-        lab = Lab(url=f"http://127.0.0.1:{port}", root=root, process=process)
+        lab = Lab(url=f"http://127.0.0.1:{port}", root=root, process=process, front_end=front_end)
         try:
             process.wait_until_ready(lab.answers, START_TIMEOUT, interval=0.2)
             yield lab

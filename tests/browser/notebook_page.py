@@ -1,5 +1,5 @@
-"""A notebook open in JupyterLab, as a page object: find cells by their source, run them as a reader does,
-and read or watch what a stream view shows. What it reads in the page is notebook_page.js."""
+"""A notebook open in JupyterLab (or Notebook 7), as a page object: find cells by their source and run them as a
+reader does. What it reads in the page is notebook_page.js; what a stream view shows, stream_view.py."""
 
 from __future__ import annotations
 
@@ -29,12 +29,13 @@ class Notebook:
     """A notebook from the lab's root folder, open in JupyterLab, its cells located by their source."""
 
     def __init__(self, page: Page, url: str, root: Path, name: str) -> None:
+        """`url`: where the front end opens this notebook (Lab.notebook_url)."""
         self.page, self.url, self.name = page, url, name
         self.cells = nbformat.read(root / name, as_version=4).cells
 
     def open(self) -> "Notebook":
         """Load the notebook in JupyterLab and wait until all its cells are there and its kernel is idle."""
-        self.page.goto(f"{self.url}/lab/tree/{self.name}?reset", timeout=PAGE_TIMEOUT)
+        self.page.goto(self.url, timeout=PAGE_TIMEOUT)
         select_kernel = self.page.locator(".jp-Dialog").filter(has_text=SELECT_KERNEL)
         state: dict = {}
 
@@ -140,35 +141,3 @@ class Notebook:
     def interrupt_kernel(self) -> None:
         self.page.locator(".lm-MenuBar-item", has_text="Kernel").click()
         self.page.locator(".lm-Menu-item", has_text="Interrupt Kernel").first.click()
-
-    # watching a stream view (helpers.display.StreamView) in a cell's output
-
-    def output(self, index: int) -> Locator:
-        """The cell's Output widget (the stream's text)."""
-        return self.cell(index).locator(".jp-Cell-outputArea .widget-output").first
-
-    def view(self, index: int) -> dict:
-        """What the cell's stream view shows now: {stream, text, markdown, status}."""
-        return self.page.evaluate("(index) => notebookTest.view(index)", index)
-
-    def wait_for_status(self, index: int, *needles: str, timeout: float = CELL_TIMEOUT) -> str:
-        """Wait until the cell's status line contains one of `needles`; returns the status."""
-        self.page.wait_for_function(
-            "([index, needles]) => notebookTest.statusHas(index, needles)",
-            arg=[index, list(needles)], timeout=timeout, polling=50,
-        )
-        return self.view(index)["status"]
-
-    def wait_for_output_text(self, index: int, timeout: float) -> None:
-        """Wait until the cell's Output widget shows some text."""
-        self.page.wait_for_function("(index) => notebookTest.outputHasText(index)", arg=index, timeout=timeout)
-
-    def watch(self, index: int, interval_ms: int = 100) -> None:
-        """Start recording the cell's stream view in the page: a sample every `interval_ms`, and
-        every change of the streamed text (MutationObserver) with the time of the next frame."""
-        self.page.evaluate("([index, interval]) => notebookTest.watch(index, interval)", [index, interval_ms])
-
-    def watched(self, index: int) -> dict:
-        """Stop recording; {"samples": [{t, stream, text, markdown, status}], "changes": [{t, frame, length}],
-        "longest": the longest streamed text seen}. Times are epoch milliseconds."""
-        return self.page.evaluate("(index) => notebookTest.watched(index)", index)

@@ -21,6 +21,7 @@ from bs4 import BeautifulSoup
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from helpers.display.saved import is_stream_view, saved_view
 from tests.support import ROOT, python_notebook
 from tools import chromium, handouts
 from tools.handout_widgets import RENDERERS, WIDGET_STATE, WIDGET_VIEW, WidgetViews
@@ -57,10 +58,20 @@ def shown_models(nb) -> set[str]:
 
 
 def streamed_lines(nb) -> list[str]:
-    """Every line of text stored in the Output widgets that the notebook displays."""
+    """Every line of text stored in the Output widgets and stream views that the notebook displays (a stream
+    view's reply as its Markdown renders, its capture Output being part of the view)."""
     models = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     texts = []
-    for model_id in shown_models(nb):
+    shown = shown_models(nb)
+    captures = set()
+    for model_id in shown:
+        state = models[model_id]["state"]
+        if is_stream_view(state):
+            captures.add((state.get("capture") or "")[len("IPY_MODEL_"):])  # a bubble has none
+            view = saved_view(state, models)
+            rendered = markdown2html_mistune(view.answer) if view.markdown else f"<pre>{view.answer}</pre>"
+            texts.append(BeautifulSoup(rendered, "html.parser").get_text("\n"))
+    for model_id in shown - captures:
         model = models[model_id]
         if model["model_name"] != "OutputModel":
             continue
