@@ -31,6 +31,14 @@ def _is_notebook_cell(item: pytest.Item) -> bool:
     return str(item.fspath).endswith(".ipynb")
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist, whatever uses port 1337 runs in one worker, one after the other: each notebook's
+    kernel starts the practice server there, and `make lab`'s test starts one too."""
+    for item in items:
+        if _is_notebook_cell(item) or item.path.name == "test_lab.py":
+            item.add_marker(pytest.mark.xdist_group("port-1337"))
+
+
 @pytest.fixture(autouse=True)
 def practice_settings(request, monkeypatch):
     """Python tests: the session's practice server. Notebook cells: nothing (their kernel has its own)."""

@@ -14,8 +14,13 @@ from pathlib import Path
 from .defaults import PRACTICE_PORT
 
 
-def server_answers(base_url: str, timeout: float = 2.0) -> bool | None:
-    """True: an OpenAI-compatible server answers. False: something else does. None: nothing listens."""
+def server_answers(base_url: str, timeout: float = 2.0, *, models_only: bool = False) -> bool | None:
+    """Ask GET {base_url}/models. True: an OpenAI-compatible server answers. False: something else does.
+    None: nothing listens.
+
+    An OpenAI-style error (a 401 from a server that wants a key) counts as compatible, unless `models_only`:
+    then only a model list does, as a server that answers 503 while it loads its model is not ready yet.
+    """
     try:
         with urllib.request.urlopen(f"{base_url}/models", timeout=timeout) as response:
             try:
@@ -23,11 +28,14 @@ def server_answers(base_url: str, timeout: float = 2.0) -> bool | None:
             except ValueError:  # something answers, but not with JSON: a web page, another service
                 return False
             return isinstance(body, dict) and isinstance(body.get("data"), list)
-    except urllib.error.HTTPError as error:  # 401 from a server that wants a key is still compatible
+    except urllib.error.HTTPError as error:
+        if models_only:
+            return False
         try:
-            return "error" in json.load(error)
+            body = json.load(error)
         except ValueError:
             return False
+        return isinstance(body, dict) and "error" in body
     except (urllib.error.URLError, OSError, ValueError):
         return None
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
 
 from jupyter_client.manager import start_new_kernel
+
+from tests.support import child_env
 
 
 @dataclass
@@ -32,12 +33,18 @@ class CellRun:
     def comm_states(self) -> list[dict]:
         return [m["content"]["data"].get("state", {}) for m in self.of_type("comm_msg")]
 
+    def printed(self, label: str) -> str:
+        """What the cell printed after `label` on the last line that starts with it: how a cell reports a value
+        (``print("RESULT", json.dumps(...))``) among what else it printed."""
+        line = next(line for line in reversed(self.stdout.splitlines()) if line.startswith(label + " "))
+        return line[len(label) + 1:]
+
 
 class Kernel:
     """``with Kernel(env) as k: run = k.run("print(1)")``"""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.env = {**os.environ, **(env or {})}
+        self.env = child_env(**(env or {}))
 
     def __enter__(self) -> "Kernel":
         self.manager, self.client = start_new_kernel(kernel_name="python3", env=self.env)
@@ -80,10 +87,3 @@ class Kernel:
         thread.start()
         return thread
 
-
-def wait_until(condition, timeout: float = 3.0) -> None:
-    """Poll `condition` until it holds; fail the test if it does not within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)

@@ -15,7 +15,7 @@ from starlette.routing import Route
 import helpers
 from helpers.server import replies
 from helpers.server.testing import ServerThread
-from kernel_harness import wait_until
+from tests.support import wait_until
 
 POEM = replies.TREE_POEM
 
@@ -121,7 +121,7 @@ def test_leaving_the_loop_early_closes_the_connection(fresh_server):
             text_stream.close()
             break
     assert text_stream.result.stopped and len(text_stream.result.pieces) == 4
-    wait_until(lambda: server.app.state.stats.client_disconnects == 1)
+    wait_until(lambda: server.app.state.stats.client_disconnects == 1, 3)
 
 
 def test_stream_retries_without_stream_options_when_refused(quirk_server, practice_server):

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from helpers.server import replies
-from kernel_harness import Kernel, wait_until
+from tests.kernel_harness import Kernel
+from tests.support import wait_until
 
 PRINT_RESULT = "print('\\nRESULT', json.dumps({'text': r.text, 'stopped': r.stopped, 'error': r.error, 'tokens': r.tokens}))"
 COUNT_2000 = replies.reply_text([{"role": "user", "content": "count to 2000"}])
@@ -42,8 +43,7 @@ def stream_cell(tokens_per_second: float, markdown: bool = False) -> str:
 
 
 def result_of(run) -> dict:
-    line = next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return json.loads(run.printed("RESULT"))
 
 
 @pytest.mark.parametrize("tokens_per_second", [0, 200])
@@ -94,7 +94,7 @@ def test_stop_button_closes_the_stream_and_keeps_the_text(fresh_server):
     assert 5 < len(result["text"]) < len(replies.LONG_STORY) // 4
     assert replies.LONG_STORY.startswith(result["text"])
     assert run.ended - clicked["at"] < 1.0, "the cell should end within a second of the click"
-    wait_until(lambda: stats.client_disconnects == 1 and stats.active_streams == 0)
+    wait_until(lambda: stats.client_disconnects == 1 and stats.active_streams == 0, 3)
 
 
 def test_kernel_interrupt_stops_a_sync_stream(fresh_server):
@@ -116,4 +116,4 @@ def test_kernel_interrupt_stops_a_sync_stream(fresh_server):
     assert not run.errors, run.errors
     result = result_of(run)
     assert result["stopped"] and replies.LONG_STORY.startswith(result["text"]) and len(result["text"]) > 5
-    wait_until(lambda: stats.client_disconnects == 1)
+    wait_until(lambda: stats.client_disconnects == 1, 3)

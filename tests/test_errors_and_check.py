@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import pytest
 
 import helpers
 from helpers.server.testing import free_port
+from tests.support import child_env
 
 SECRET = "sk-proj-" + "Zz9Yy8Xx7Ww6Vv5Uu4Tt3"
 
@@ -103,7 +103,7 @@ def test_is_practice_server_tells_it_from_others(practice_server, fresh_server):
 
 def run_check(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "helpers", "check"], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "helpers", "check"], env=child_env(**env), capture_output=True, text=True, timeout=60
     )
 
 

@@ -8,14 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
-from pathlib import Path
 
 from helpers.lab import PRACTICE_PORT, server_answers
 from helpers.server.testing import free_port
+from tests.support import ROOT, child_env, jupyter_dirs, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
 PRACTICE_URL = f"http://localhost:{PRACTICE_PORT}/v1"
 
 
@@ -24,43 +22,18 @@ def read_lines(stream, lines: queue.Queue) -> None:
         lines.put(line)
 
 
-def wait_for_line(process: subprocess.Popen, lines: queue.Queue, seen: list[str], needle: str,
-                  timeout: float) -> str | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            if process.poll() is not None:
-                return None
-            continue
-        seen.append(line)
-        if needle in line:
-            return line
-    return None
-
-
-def open_when_listening(url: str, timeout: float) -> bytes:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as page:
-                return page.read()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+def page_or_none(url: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as page:
+            return page.read()
+    except OSError:
+        return None
 
 
 def test_lab_starts_the_practice_server_and_jupyterlab_and_ctrl_c_stops_both(tmp_path):
     already_there = server_answers(PRACTICE_URL)
     port = free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),  # nobody's own JupyterLab settings
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-    }
+    env = child_env(**jupyter_dirs(tmp_path))  # nobody's own JupyterLab settings
     command = [sys.executable, "-m", "helpers", "lab", "--no-browser", f"--ServerApp.port={port}",
                "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0"]
     # Its own process group, so that the test can press Ctrl-C as a terminal does: SIGINT to the whole group.
@@ -69,12 +42,21 @@ def test_lab_starts_the_practice_server_and_jupyterlab_and_ctrl_c_stops_both(tmp
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=read_lines, args=(lab.stdout, lines), daemon=True).start()
     seen: list[str] = []
+
+    def url_line() -> str | None:
+        while not lines.empty():
+            seen.append(lines.get())
+        found = next((line for line in seen if f"http://127.0.0.1:{port}/lab" in line), None)
+        if found is None and lab.poll() is not None:
+            raise AssertionError("JupyterLab printed no URL:\n" + "".join(seen))
+        return found
+
     try:
-        url_line = wait_for_line(lab, lines, seen, f"http://127.0.0.1:{port}/lab", timeout=90)
-        assert url_line, "JupyterLab printed no URL:\n" + "".join(seen)
+        line = wait_until(url_line, 90, lambda: "JupyterLab printed no URL:\n" + "".join(seen), interval=0.2)
         assert server_answers(PRACTICE_URL), "nothing answers on :1337 while the lab runs"
-        url = url_line[url_line.index("http://"):].split()[0]
-        page = open_when_listening(url, timeout=30)  # it prints the URL a moment before it listens
+        url = line[line.index("http://"):].split()[0]
+        # It prints the URL a moment before it listens.
+        page = wait_until(lambda: page_or_none(url), 30, f"nothing answers at {url}", interval=0.2)
         assert b"JupyterLab" in page, "".join(seen)
         output = "".join(seen)
         assert "Running as root is not recommended" not in output
@@ -89,7 +71,5 @@ def test_lab_starts_the_practice_server_and_jupyterlab_and_ctrl_c_stops_both(tmp
             os.killpg(lab.pid, signal.SIGKILL)
             raise AssertionError("Ctrl-C did not stop `python -m helpers lab` within 30 s")
     if not already_there:
-        deadline = time.monotonic() + 10
-        while server_answers(PRACTICE_URL, timeout=0.5) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert server_answers(PRACTICE_URL, timeout=0.5) is None, "the practice server outlived the lab"
+        wait_until(lambda: server_answers(PRACTICE_URL, timeout=0.5) is None, 10,
+                   "the practice server outlived the lab", interval=0.2)

@@ -13,18 +13,16 @@ import nbformat
 import pytest
 
 from helpers import PRESETS
+from tests.support import ROOT, cell_tags
+from tools.handout_widgets import WIDGET_STATE
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{16,}|Bearer\s+[A-Za-z0-9_\-]{16,}")
 STREAMING_CALLS = ("stream_to_output", "side_by_side", "with out", "with output")
 
 
 def load(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
-
-
-def tags(cell) -> set[str]:
-    return set(cell.get("metadata", {}).get("tags", []))
 
 
 def test_the_learning_path_is_complete():
@@ -44,7 +42,7 @@ def test_errors_only_where_meant(path):
             continue
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if errors:
-            assert "raises-exception" in tags(cell), f"{path.name} cell {index}: unexpected {errors[0].ename}"
+            assert "raises-exception" in cell_tags(cell), f"{path.name} cell {index}: unexpected {errors[0].ename}"
         stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
         assert "Traceback" not in stderr, f"{path.name} cell {index} printed a traceback"
 
@@ -73,12 +71,12 @@ def test_header_and_navigation(path):
 def test_ignored_outputs_are_only_widget_streams_shown_again_next(path):
     cells = load(path).cells
     for index, cell in enumerate(cells):
-        assert not {"nbval-skip", "NBVAL_SKIP"} & tags(cell) and "NBVAL_SKIP" not in cell.source
-        if "nbval-ignore-output" not in tags(cell):
+        assert not {"nbval-skip", "NBVAL_SKIP"} & cell_tags(cell) and "NBVAL_SKIP" not in cell.source
+        if "nbval-ignore-output" not in cell_tags(cell):
             continue
         assert any(call in cell.source for call in STREAMING_CALLS), f"{path.name} cell {index} ignores output"
         following = next(c for c in cells[index + 1 :] if c.cell_type == "code")
-        assert following.outputs and "nbval-ignore-output" not in tags(following), (
+        assert following.outputs and "nbval-ignore-output" not in cell_tags(following), (
             f"{path.name} cell {index}: the next code cell must show the final text for nbval to compare"
         )
 
@@ -87,10 +85,10 @@ def test_ignored_outputs_are_only_widget_streams_shown_again_next(path):
 def test_widget_state_shows_the_streamed_text(path):
     """A saved notebook, opened without a kernel, still shows what was streamed into Output widgets."""
     notebook = load(path)
-    streams = [c for c in notebook.cells if "nbval-ignore-output" in tags(c)]
+    streams = [c for c in notebook.cells if "nbval-ignore-output" in cell_tags(c)]
     if not streams:
         return
-    state = notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     outputs = [m["state"].get("outputs", []) for m in state.values() if m.get("model_name") == "OutputModel"]
     stored_text = json.dumps(outputs)
     assert any(o for o in outputs), f"{path.name}: no Output widget state stored"
@@ -165,7 +163,7 @@ def test_the_stored_output_check_flags_planted_outputs(tmp_path):
         printed("print(found.describe())", "model  llama3.2   from .env (/tmp/tmpk2x8q1zz/.env)\n"),
         printed("print(result.summary())", "106 tokens, 29.4 tok/s, 3.61 s\n"),
     ])
-    planted.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"1": {
+    planted.metadata["widgets"] = {WIDGET_STATE: {"state": {"1": {
         "model_name": "HTMLModel", "state": {"value": "106 tokens, 5,810.2 tok/s, 0.02 s, first token 0.00 s (stop)"}}}}}
     path = tmp_path / "99-planted.ipynb"
     nbformat.write(planted, path)
@@ -186,7 +184,7 @@ def test_the_stored_output_check_flags_planted_outputs(tmp_path):
 def test_solutions_are_collapsed_code_and_output(path):
     """JupyterLab folds a cell's code and its output separately: a solution hides both until the learner asks."""
     for index, cell in enumerate(load(path).cells):
-        if "solution" in tags(cell):
+        if "solution" in cell_tags(cell):
             hidden = cell.metadata.get("jupyter", {})
             assert hidden.get("source_hidden") is True and hidden.get("outputs_hidden") is True, (
                 f"{path.name} cell {index}: a solution needs metadata jupyter.source_hidden and jupyter.outputs_hidden"
@@ -195,7 +193,6 @@ def test_solutions_are_collapsed_code_and_output(path):
 
 # --- the instructor's run-sheet agrees with the notebooks --------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_SHEET = ROOT / "docs" / "run-sheet.md"
 PART = re.compile(r"^### (\d):(\d\d) · (.+?) · (\d+) min$")
 OPTIONAL_MARK = "*Optional"

@@ -2,8 +2,7 @@
 forced tool calls). Every value is checked with the ``jsonschema`` package (Draft 2020-12, with
 its format checker), which the server itself does not use.
 
-Hypothesis runs a fixed set of examples in ``make test``; for a longer, random search run
-``SCHEMA_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest tests/test_schema_values.py -k hypothesis --timeout 0``.
+Property-based tests (hypothesis) are in tests/test_schema_fuzz.py.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import datetime
 import doctest
 import ipaddress
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,20 +22,12 @@ from typing import Any, Callable, List, Optional, Union
 import jsonschema
 import openai
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
 from helpers.server.schema import values as schema_values
 from helpers.server.schema.regex import regex_examples
-from helpers.server.schema.conforms import conforms
-from helpers.server.schema.check import Budget
 from helpers.server.schema import SchemaError, example_value
-from schema_strategies import json_values, schema_like, well_formed_schemas
-
-FUZZ = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "0"))
-fuzz = settings(max_examples=FUZZ or 100, derandomize=not FUZZ, database=None, deadline=None,
-                suppress_health_check=list(HealthCheck))
 
 
 def assert_valid(value: Any, schema: Any) -> None:
@@ -383,39 +373,3 @@ def test_the_server_module_needs_neither_jsonschema_nor_hypothesis():
             "from helpers.server.schema import example_value; print(example_value({'type': 'integer'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr
-
-
-@fuzz
-@given(well_formed_schemas(), st.integers(0, 5), st.sampled_from(["", WEATHER, "solve 8x + 31 = 2", ORDERS]))
-def test_hypothesis_well_formed_schemas_always_get_a_valid_value(schema, seed, hint):
-    value = example_value(schema, hint=hint, seed=seed)
-    assert_valid(value, schema)
-    assert example_value(schema, hint=hint, seed=seed) == value
-
-
-@fuzz
-@given(st.one_of(json_values, schema_like), st.integers(0, 3))
-def test_hypothesis_any_json_as_a_schema_gives_a_valid_value_or_a_schema_error(schema, seed):
-    try:
-        value = example_value(schema, hint=WEATHER, seed=seed)
-    except SchemaError as error:
-        assert str(error).startswith("$")
-        return
-    jsonschema.Draft202012Validator(schema).validate(value)
-
-
-def _mutations(value: Any) -> list[Any]:
-    """Values near a valid one: a key dropped or added, an item more or less, another type."""
-    if isinstance(value, dict):
-        return [dict(list(value.items())[1:]), {**value, "zz": 1}, []]
-    if isinstance(value, list):
-        return [value[1:], value + [None], value + value[:1], {}]
-    return [None, "x", 1.5, -1, True, [value]]
-
-
-@fuzz
-@given(well_formed_schemas(with_formats=False), json_values)
-def test_hypothesis_the_built_in_validator_agrees_with_jsonschema(schema, other):
-    validator = jsonschema.Draft202012Validator(schema)
-    for value in [other, *_mutations(example_value(schema))]:
-        assert conforms(value, schema, schema, Budget()) == validator.is_valid(value), value

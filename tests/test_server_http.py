@@ -10,6 +10,8 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
+from tests.support import sse_events
+
 CHAT = "/v1/chat/completions"
 MESSAGES = [{"role": "user", "content": "say this is a test"}]
 GOOD = {"model": "practice", "messages": MESSAGES}
@@ -22,14 +24,13 @@ def http(practice_server) -> Iterator[httpx.Client]:
         yield client
 
 
-def sse_events(body: bytes) -> list[bytes]:
-    """Split an SSE body into its events, checking the framing: ``data: ...`` and a blank line each."""
-    assert body.endswith(b"\n\n"), body[-40:]
-    events = body[:-2].split(b"\n\n")
-    for event in events:
-        assert event.startswith(b"data: "), event[:40]
-        assert b"\n" not in event, f"one line per event: {event[:80]!r}"
-    return [event[len(b"data: "):] for event in events]
+def sse_data(response: httpx.Response) -> list[str]:
+    """The data of each event of a streamed response, checking the framing: the body is nothing but
+    ``data: ...`` lines, each followed by a blank line (one line per event: no other fields, no comments)."""
+    events = list(sse_events(response))
+    assert response.content == b"".join(b"data: " + event.data.encode() + b"\n\n" for event in events), (
+        response.content[:200])
+    return [event.data for event in events]
 
 
 def assert_openai_error(response: httpx.Response, status: int, param: Any = ...) -> dict:
@@ -68,9 +69,9 @@ def test_stream_is_server_sent_events(http, include_usage):
     assert response.headers.get("cache-control") == "no-cache"
     assert response.content.endswith(b"data: [DONE]\n\n")
 
-    events = sse_events(response.content)
-    assert events[-1] == b"[DONE]"
-    assert events.count(b"[DONE]") == 1
+    events = sse_data(response)
+    assert events[-1] == "[DONE]"
+    assert events.count("[DONE]") == 1
     chunks = [json.loads(event) for event in events[:-1]]
     assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
@@ -90,15 +91,11 @@ def test_events_are_sent_as_produced(fresh_server):
     server = fresh_server(tokens_per_second=20)
     body = {"model": "practice", "messages": [{"role": "user", "content": "count to 20"}], "stream": True}
     arrivals: list[float] = []
-    buffer = b""
     with httpx.Client(timeout=10) as client:
         start = time.monotonic()
         with client.stream("POST", server.base_url + "/chat/completions", json=body) as response:
-            for data in response.iter_raw():
-                buffer += data
-                while b"\n\n" in buffer:
-                    _, buffer = buffer.split(b"\n\n", 1)
-                    arrivals.append(time.monotonic() - start)
+            for _event in sse_events(response):
+                arrivals.append(time.monotonic() - start)
     total = arrivals[-1]
     assert len(arrivals) == 23  # role, 20 numbers, finish, [DONE]
     assert total >= 0.9, "paced at 20 events a second"
@@ -125,8 +122,8 @@ def test_root_chat_route_is_the_v1_one(http, stream):
     root, v1 = http.post("/chat/completions", json=body), http.post(CHAT, json=body)
     assert root.status_code == v1.status_code == 200
     if stream:
-        assert [json.loads(e)["choices"] for e in sse_events(root.content)[:-1]] == [
-            json.loads(e)["choices"] for e in sse_events(v1.content)[:-1]
+        assert [json.loads(e)["choices"] for e in sse_data(root)[:-1]] == [
+            json.loads(e)["choices"] for e in sse_data(v1)[:-1]
         ]
     else:
         assert root.json()["choices"] == v1.json()["choices"]

@@ -4,32 +4,19 @@ that starts and stops it (``python -m helpers serve``)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Callable
 
 import httpx
 import pytest
 
 from helpers.server.testing import free_port
+from tests.support import ROOT, child_env, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
 STORY = {"model": "practice", "messages": [{"role": "user", "content": "tell me a long story"}], "stream": True}
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``condition`` every 10 ms until it holds or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 # --- clients that leave ----------------------------------------------------------------------
@@ -47,9 +34,9 @@ def test_a_client_that_leaves_mid_stream_is_cleaned_up(fresh_server):
             time.sleep(0.2)
             assert stats.active_streams == 1 and stats.client_disconnects == 0
     left = time.monotonic()
-    assert wait_for(lambda: stats.active_streams == 0, 2), stats
+    wait_until(lambda: stats.active_streams == 0, 2, lambda: str(stats), interval=0.01)
     assert time.monotonic() - left < 2
-    assert wait_for(lambda: stats.client_disconnects == 1, 1), stats
+    wait_until(lambda: stats.client_disconnects == 1, 1, lambda: str(stats), interval=0.01)
     assert stats.completed_streams == 0 and stats.dropped_streams == 0
 
 
@@ -73,8 +60,8 @@ def test_many_concurrent_aborted_streams_are_all_cleaned_up(fresh_server):
                 await response.aclose()
 
     asyncio.run(open_and_abandon())
-    assert wait_for(lambda: stats.active_streams == 0, 2), stats
-    assert wait_for(lambda: stats.client_disconnects == count, 1), stats
+    wait_until(lambda: stats.active_streams == 0, 2, lambda: str(stats), interval=0.01)
+    wait_until(lambda: stats.client_disconnects == count, 1, lambda: str(stats), interval=0.01)
     assert stats.completed_streams == 0
 
 
@@ -111,7 +98,7 @@ def test_a_long_stream_read_slowly_does_not_hold_up_others(fresh_server):
     assert waited < 0.5, f"first chunk after {waited:.3f} s"
     assert read == 2000 + 3  # role, 2000 numbers, finish, [DONE]
     assert other_events > 3 and other_events < read
-    assert wait_for(lambda: stats.completed_streams == 2 and stats.active_streams == 0, 2), stats
+    wait_until(lambda: stats.completed_streams == 2 and stats.active_streams == 0, 2, lambda: str(stats), interval=0.01)
 
 
 def test_full_speed_pacing_hands_over_the_loop():
@@ -148,11 +135,6 @@ def helpers_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "helpers", *args]
 
 
-def child_env() -> dict[str, str]:
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
-
-
 def is_listening(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -170,8 +152,9 @@ class CliServer:
         )
         self.first_line = self.process.stdout.readline()
         self.root_url = f"http://127.0.0.1:{self.port}"
-        ready = wait_for(lambda: self.process.poll() is not None or is_listening(self.port), 15)
-        assert ready and self.process.poll() is None, self.process.stderr.read()
+        wait_until(lambda: self.process.poll() is not None or is_listening(self.port), 15,
+                   f"python -m helpers serve did not listen on {self.port} within 15 s", interval=0.01)
+        assert self.process.poll() is None, self.process.stderr.read()
 
     def interrupt(self, timeout: float = 5) -> tuple[int, float, str, str]:
         """Ctrl-C; returns the exit code, how long it took, stdout and stderr."""

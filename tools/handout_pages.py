@@ -22,10 +22,8 @@ from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from handout_widgets import WidgetViews
+from tools.handout_widgets import WIDGET_STATE, WIDGET_VIEW, WidgetViews
 
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 NOTEBOOK_LINK = re.compile(r"^(?:\./)?(?P<stem>[0-9][0-9]-[^/?#]+)\.ipynb$")
 README_LINK = re.compile(r"^(?:\.\./|\./)?README\.md$", re.IGNORECASE)
 

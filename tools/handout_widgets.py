@@ -20,6 +20,8 @@ from typing import Callable
 from nbconvert.filters.ansi import ansi2html
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MAX_DEPTH = 50
 HIDDEN_SIZES = ("overflow", "overflow_x", "overflow_y", "height", "max_height")  # would hide text on paper
 

@@ -1,6 +1,6 @@
 """`make handouts`: every notebook as a self-contained HTML page, an index, and one PDF of the course.
 
-    python tools/handouts.py notebooks dist/handouts [--no-pdf] [--chromium /usr/bin/chromium]
+    python -m tools.handouts notebooks dist/handouts [--no-pdf] [--chromium /usr/bin/chromium]
 
 writes, for each ``notebooks/NN-name.ipynb``, ``NN-name.html`` with its stored outputs, then
 ``index.html`` (links to every page), ``course.html`` (all notebooks on one page) and
@@ -14,7 +14,7 @@ path in an inline script), or needed a 4.7 MB folder beside the pages (the scrip
 draws the widgets after the load event, which the PDF would have to wait for; and it cannot draw a
 custom (anywidget) view offline at all. The static pages are 280-360 KB (most of it JupyterLab's CSS),
 hold no script, show everything at load, and print as they look. The parts: ``handout_pages.py`` (a page, the course page, the index),
-``handout_widgets.py`` (widget views), ``handout_pdf.py`` (printing); this file builds and is the
+``handout_widgets.py`` (widget views), ``handout_pdf.py`` (the PDF's layout; tools/chromium.py prints); this file builds and is the
 command line.
 """
 
@@ -26,8 +26,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from handout_pages import course_page, export_page, index_page, make_exporter
-from handout_pdf import CHROMIUM, count_pdf_pages, print_pdf
+from tools.chromium import CHROMIUM, count_pdf_pages
+from tools.handout_pages import course_page, export_page, index_page, make_exporter
+from tools.handout_pdf import print_course
 
 NOTEBOOK_GLOB = "[0-9][0-9]-*.ipynb"
 
@@ -97,7 +98,7 @@ def build(source: Path, out: Path, *, pdf: bool = True, chromium: str = CHROMIUM
             result.warnings.append(f"no PDF: {chromium} is missing (apt-get install -y chromium)")
         else:
             result.pdf = out / "course.pdf"
-            result.blocked_requests = print_pdf(result.course_html, result.pdf, chromium)
+            result.blocked_requests = print_course(result.course_html, result.pdf, chromium)
             result.pdf_pages = count_pdf_pages(result.pdf)
 
     result.index = out / "index.html"

@@ -1,11 +1,13 @@
-"""The notebook runner shared by `make notebooks` and the real-model suite."""
+"""The notebook runner shared by `make notebooks`, the handouts suite and the real-model suite."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from queue import Empty
 
 from nbclient import NotebookClient
+from nbformat import NotebookNode
 
 
 class SlicedPollClient(NotebookClient):
@@ -37,3 +39,10 @@ class SlicedPollClient(NotebookClient):
 
         channel.get_msg = get_msg
         return kernel_client
+
+
+def notebook_client(notebook: NotebookNode, folder: Path, timeout: float, **options) -> SlicedPollClient:
+    """A client that runs `notebook` on a fresh python3 kernel in `folder` (where it reads its files) and stores
+    the widget state, so that a saved notebook shows what was streamed into its widgets; `options` are nbclient's."""
+    return SlicedPollClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}, store_widget_state=True, **options)

@@ -15,25 +15,18 @@ import time
 from pathlib import Path
 
 import nbformat
-from notebook_client import SlicedPollClient  # tools/ is on sys.path: this file runs as a script
 
 from helpers.practice import PACE_VARIABLE
+from tools.notebook_client import notebook_client
 
-TIMEOUT = 300
+TIMEOUT = 300  # seconds per cell: a paced stream of a long reply takes a minute
 SETTINGS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL", PACE_VARIABLE)
 
 
-def run_notebook(path: Path) -> float:
+def run_notebook(path: Path, timeout: float = TIMEOUT) -> float:
+    """Run the notebook at `path` and store it with its outputs; returns the seconds it took."""
     notebook = nbformat.read(path, as_version=4)
-    client = SlicedPollClient(
-        notebook,
-        timeout=TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=True,
-        record_timing=False,
-        coalesce_streams=True,
-    )
+    client = notebook_client(notebook, path.parent, timeout, record_timing=False, coalesce_streams=True)
     started = time.perf_counter()
     client.execute()
     nbformat.write(notebook, path)

@@ -6,7 +6,6 @@ Each takes ``api="chat"`` (Chat Completions, the default: every compatible serve
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Iterator, Literal, Sequence, Union
 

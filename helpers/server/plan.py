@@ -66,10 +66,6 @@ class Plan:
     def completion_tokens(self) -> int:
         return len(self.thinking) + len(self.text) + sum(len(call.pieces) for call in self.tool_calls)
 
-    @property
-    def pieces(self) -> int:
-        return self.completion_tokens
-
     def steps(self) -> Iterator[Step]:
         """Every piece in the order a model produces them: thinking, then the answer or the tool calls."""
         thinking_kind = "text" if self.think_tags else "thinking"

@@ -1,6 +1,6 @@
 """Benchmark: the helper's streaming + widget display against a bare loop, in a real kernel.
 
-    .venv/bin/python tests/bench/bench_display.py [--rounds 7] [--paced]
+    python -m tests.bench.bench_display [--rounds 7] [--paced]
 
 Same 2,000-token stream ("count to 2000") from the practice server at full speed. Each round
 runs both cells back to back, alternating which goes first; the figure is the median of the
@@ -11,16 +11,12 @@ through the widget and reports display messages per second and reply-text bytes 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from helpers.server import replies  # noqa: E402
-from helpers.server.testing import running_server  # noqa: E402
-from kernel_harness import Kernel  # noqa: E402
+from helpers.server import replies
+from helpers.server.testing import running_server
+from tests.kernel_harness import Kernel
 
 PROMPT = "count to 2000"
 BARE = f"""
@@ -39,7 +35,7 @@ print("\\nSECONDS", time.perf_counter() - t)
 
 def seconds(run) -> float:
     assert not run.errors, run.errors
-    return float(run.stdout.rsplit("SECONDS", 1)[1])
+    return float(run.printed("SECONDS"))
 
 
 def main() -> int:

@@ -1,8 +1,8 @@
 """Load test of workshop mode: a room of students streaming from one practice server at once.
 
-    python tests/bench/load_workshop.py [--students 100] [--streams-each 3] [--clients 2] [--json out.json]
+    python -m tests.bench.load_workshop [--students 100] [--streams-each 3] [--clients 2] [--json out.json]
 
-Starts ``python -m helpers serve --host 127.0.0.1 --port FREE --api-key RANDOM --no-access-log``
+Starts ``python -m helpers serve --host 127.0.0.1 --port FREE --no-access-log --api-key RANDOM``
 (workshop mode: the key is required; this script only ever talks to 127.0.0.1), then every
 student streams ``--streams-each`` replies at once ("count to 200": 200 content chunks each) at
 the server's default pacing (30 tokens/s), with the key, from ``--clients`` client processes
@@ -23,21 +23,18 @@ import json
 import multiprocessing as mp
 import os
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from helpers.server.testing import free_port
+from tests.bench.core import (Sampler, StreamRecord, Target, async_client, chat_body, cpu_seconds,
+                              practice_args, read_stream, rss, run_loop, served, targets_table)
+from tests.support import child_env, percentile
 
-from bench_common import percentile, stop_server  # this script's folder is on sys.path
-
-ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"  # loopback only: never a target on the network
 PACE = 30.0  # the server's default --tokens-per-second, which this test does not pass
 RSS_LIMIT_MB = 150.0
 MIN_RATE_FRACTION = 0.95
@@ -46,199 +43,89 @@ MIN_RATE_FRACTION = 0.95
 # --- the client processes --------------------------------------------------------------------
 
 
-async def one_stream(client, url: str, key: str, prompt: str) -> dict:
-    """One student's stream: status, content chunk arrival times (perf_counter), ending."""
-    body = {"model": "practice", "messages": [{"role": "user", "content": prompt}], "stream": True}
-    record = {"status": None, "chunks": 0, "first": None, "last": None, "ttft": None, "finish_reason": None,
-              "done": False, "error": None, "started": time.time(), "ended": None}
-    sent = time.perf_counter()
-    try:
-        async with client.stream("POST", url, json=body, headers={"Authorization": f"Bearer {key}"}) as response:
-            record["status"] = response.status_code
-            if response.status_code != 200:
-                record["error"] = f"HTTP {response.status_code}: {(await response.aread())[:200]!r}"
-                return record
-            pending = b""
-            async for data in response.aiter_raw():
-                now = time.perf_counter()
-                pending += data
-                *events, pending = pending.split(b"\n\n")
-                for event in events:
-                    if not event.startswith(b"data: "):
-                        continue
-                    payload = event[6:]
-                    if payload == b"[DONE]":
-                        record["done"] = True
-                        continue
-                    chunk = json.loads(payload)
-                    if "error" in chunk:
-                        record["error"] = f"in-stream error: {chunk['error']}"
-                        continue
-                    for choice in chunk.get("choices") or []:
-                        if choice["delta"].get("content"):
-                            record["chunks"] += 1
-                            if record["first"] is None:
-                                record["first"], record["ttft"] = now, now - sent
-                            record["last"] = now
-                        if choice.get("finish_reason"):
-                            record["finish_reason"] = choice["finish_reason"]
-    except Exception as error:  # noqa: BLE001 - every failure is a figure of the run
-        record["error"] = f"{type(error).__name__}: {error}"
-    record["ended"] = time.time()
-    if record["error"] is None and not (record["done"] and record["finish_reason"]):
-        record["error"] = "stream ended without finish_reason and [DONE]"
-    return record
+@dataclass
+class ClientReport:
+    index: int
+    records: list[StreamRecord]
+    cpu_s: float  # CPU time the client process spent from the common start
 
 
-async def client_streams(url: str, key: str, prompt: str, streams: int, timeout: float, ready, go) -> list[dict]:
+async def client_streams(url: str, key: str, prompt: str, streams: int, timeout: float, ready,
+                         go) -> list[StreamRecord]:
     """Open the client (its SSL context and pool) first, say ready, then start every stream at the signal."""
-    import httpx
-
-    limits = httpx.Limits(max_connections=streams, max_keepalive_connections=streams)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=30.0), limits=limits) as client:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with async_client(streams) as client:
         ready()
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
-        tasks = [asyncio.ensure_future(one_stream(client, url, key, prompt)) for _ in range(streams)]
+        tasks = [asyncio.ensure_future(read_stream(client, url, chat_body(prompt), headers)) for _ in range(streams)]
         done, pending = await asyncio.wait(tasks, timeout=timeout)
         for task in pending:
             task.cancel()
-        results = [task.result() for task in done]
-        results += [{"error": "did not finish before the deadline", "chunks": 0} for _ in pending]
-        return results
+        records = [task.result() for task in done]
+        records += [StreamRecord(sent=0.0, started=0.0, error="did not finish before the deadline") for _ in pending]
+        return records
 
 
 def client_process(index: int, url: str, key: str, prompt: str, streams: int, timeout: float, ready, go, out) -> None:
     """A client process: set up, say ready, wait for the common start, stream, report."""
-    try:
-        import uvloop
-
-        run = uvloop.run
-    except ImportError:
-        run = asyncio.run
     cpu = {}
 
     def say_ready() -> None:
         ready.put(index)
         cpu["start"] = time.process_time()
 
-    results = run(client_streams(url, key, prompt, streams, timeout, say_ready, go))
-    out.put({"index": index, "results": results, "cpu_s": time.process_time() - cpu["start"]})
+    records = run_loop(client_streams(url, key, prompt, streams, timeout, say_ready, go))
+    out.put(ClientReport(index, records, time.process_time() - cpu["start"]))
 
 
-# --- the server ------------------------------------------------------------------------------
+# --- during the load -------------------------------------------------------------------------
 
 
-def start_server(port: int, key: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        env.pop(name, None)
-    with log.open("wb") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "helpers", "serve", "--host", HOST, "--port", str(port), "--api-key", key,
-             "--no-access-log"],
-            stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True,
-        )
+@dataclass
+class Answer:
+    status: int
+    ms: float
+    error_code: str | None = None
 
 
-def wait_until_ready(server: subprocess.Popen, root: str, key: str, log: Path, timeout: float = 30) -> None:
-    import httpx
+@dataclass
+class KeyChecks:
+    """Requests during the load: a wrong key and no key must get 401, the right key's model list 200."""
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{root}/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer within {timeout} s:\n{log.read_text()[-2000:]}")
+    active_streams: int  # when the checks began, by the server's count
+    wrong_key: Answer
+    no_key: Answer
+    right_key_models: Answer
 
 
-class Sampler:
-    """Every 100 ms: the server's RSS with its children's; every 0.5 s: its /practice/stats."""
-
-    def __init__(self, pid: int, root: str, key: str) -> None:
-        import psutil
-
-        self.process = psutil.Process(pid)
-        self.root, self.key = root, key
-        self.rss: list[int] = []
-        self.active: list[int] = []
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.sample_rss, daemon=True),
-                        threading.Thread(target=self.sample_stats, daemon=True)]
-
-    def rss_now(self) -> int:
-        total = self.process.memory_info().rss
-        for child in self.process.children(recursive=True):
-            try:
-                total += child.memory_info().rss
-            except Exception:  # noqa: BLE001 - a child may be gone
-                pass
-        return total
-
-    def sample_rss(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.rss.append(self.rss_now())
-            except Exception:  # noqa: BLE001 - the server may be gone at the very end
-                return
-            self.stop.wait(0.1)
-
-    def sample_stats(self) -> None:
-        import httpx
-
-        with httpx.Client(timeout=5, headers={"Authorization": f"Bearer {self.key}"}) as client:
-            while not self.stop.is_set():
-                try:
-                    self.active.append(client.get(f"{self.root}/practice/stats").json()["active_streams"])
-                except Exception:  # noqa: BLE001
-                    pass
-                self.stop.wait(0.5)
-
-    def __enter__(self) -> "Sampler":
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=6)
-
-
-def cpu_seconds(process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
-def key_checks(client, root: str, key: str) -> dict:
-    """Requests during the load: a wrong key and no key get 401, the right key's model list 200."""
-    body = {"model": "practice", "messages": [{"role": "user", "content": "hello"}], "stream": True}
-    stats = client.get(f"{root}/practice/stats", headers={"Authorization": f"Bearer {key}"}).json()
-    checks: dict = {"active_streams": stats["active_streams"]}
-    for name, headers in [("wrong_key", {"Authorization": f"Bearer {key}-wrong"}), ("no_key", {})]:
-        start = time.perf_counter()
-        response = client.post(f"{root}/v1/chat/completions", json=body, headers=headers)
-        checks[name] = {"status": response.status_code, "ms": 1000 * (time.perf_counter() - start),
-                        "error_code": (response.json().get("error") or {}).get("code")
-                        if response.headers.get("content-type", "").startswith("application/json") else None}
+def timed(send) -> Answer:
     start = time.perf_counter()
-    response = client.get(f"{root}/v1/models", headers={"Authorization": f"Bearer {key}"})
-    checks["right_key_models"] = {"status": response.status_code, "ms": 1000 * (time.perf_counter() - start)}
-    return checks
+    response = send()
+    ms = 1000 * (time.perf_counter() - start)
+    is_json = response.headers.get("content-type", "").startswith("application/json")
+    return Answer(response.status_code, ms, (response.json().get("error") or {}).get("code") if is_json else None)
 
 
-# --- the run ---------------------------------------------------------------------------------
+def key_checks(client, root: str, key: str) -> KeyChecks:
+    url = f"{root}/v1/chat/completions"
+    right, wrong = {"Authorization": f"Bearer {key}"}, {"Authorization": f"Bearer {key}-wrong"}
+    stats = client.get(f"{root}/practice/stats", headers=right).json()
+    return KeyChecks(
+        active_streams=stats["active_streams"],
+        wrong_key=timed(lambda: client.post(url, json=chat_body("hello"), headers=wrong)),
+        no_key=timed(lambda: client.post(url, json=chat_body("hello"))),
+        right_key_models=timed(lambda: client.get(f"{root}/v1/models", headers=right)),
+    )
 
 
-def peak_overlap(records: list[dict]) -> int:
+def active_streams(client, root: str, key: str) -> int:
+    return client.get(f"{root}/practice/stats", headers={"Authorization": f"Bearer {key}"}).json()["active_streams"]
+
+
+def peak_overlap(records: list[StreamRecord]) -> int:
     """The most streams open at the same moment, as the clients saw them."""
-    edges = sorted([(r["started"], 1) for r in records if r.get("ended")] +
-                   [(r["ended"], -1) for r in records if r.get("ended")], key=lambda e: (e[0], e[1]))
+    ended = [r for r in records if r.ended]
+    edges = sorted([(r.started, 1) for r in ended] + [(r.ended, -1) for r in ended])
     active = peak = 0
     for _, step in edges:
         active += step
@@ -246,144 +133,165 @@ def peak_overlap(records: list[dict]) -> int:
     return peak
 
 
-def run(args: argparse.Namespace) -> dict:
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    students: int
+    streams_each: int
+    streams: int
+    clients: int
+    prompt: str
+    pace: float
+    python: str
+    cpus: int | None
+    completed: int
+    errors: dict[str, int]
+    chunks_min: int
+    chunks_max: int
+    rate_fraction_min: float
+    rate_fraction_p5: float
+    rate_fraction_median: float
+    rate_fraction_max: float
+    ttft_p50_ms: float
+    ttft_p99_ms: float
+    ttft_max_ms: float
+    peak_concurrent_client: int
+    peak_active_server: int
+    rss_idle_mb: float
+    rss_peak_mb: float
+    rss_samples: int
+    server_cpu_percent: float
+    client_cpu_percent: list[float]
+    elapsed_s: float
+    key_checks: KeyChecks
+    rate_fractions: list[float]
+
+    @property
+    def targets(self) -> list[Target]:
+        limit = f"{MIN_RATE_FRACTION:.0%} of {PACE:g} tok/s"
+        checks = self.key_checks
+        return [
+            Target(f"all {self.streams} streams complete, no error", f"{self.completed}/{self.streams}",
+                   self.completed == self.streams),
+            Target(f"all {self.streams} streams open at once",
+                   f"{self.peak_active_server} (server), {self.peak_concurrent_client} (clients)",
+                   self.peak_concurrent_client == self.streams and self.peak_active_server >= self.streams),
+            Target(f"slowest stream >= {limit}", f"{self.rate_fraction_min:.1%}",
+                   self.rate_fraction_min >= MIN_RATE_FRACTION),
+            Target(f"p5 of streams >= {limit}", f"{self.rate_fraction_p5:.1%}",
+                   self.rate_fraction_p5 >= MIN_RATE_FRACTION),
+            Target(f"server peak RSS < {RSS_LIMIT_MB:g} MB", f"{self.rss_peak_mb:.1f} MB (idle {self.rss_idle_mb:.1f})",
+                   0 < self.rss_peak_mb < RSS_LIMIT_MB),
+            Target("wrong key during the load: 401",
+                   f"{checks.wrong_key.status} in {checks.wrong_key.ms:.0f} ms, {checks.active_streams} streams open",
+                   checks.wrong_key.status == 401 and checks.active_streams >= 0.9 * self.streams),
+            Target("no key during the load: 401", f"{checks.no_key.status} in {checks.no_key.ms:.0f} ms",
+                   checks.no_key.status == 401),
+        ]
+
+    @property
+    def passed(self) -> bool:
+        return all(target.passed for target in self.targets)
+
+
+def run(args: argparse.Namespace) -> Figures:
     import httpx
-    import psutil
 
     total = args.students * args.streams_each
     key = secrets.token_urlsafe(16)
-    port = free_port()
-    root = f"http://{HOST}:{port}"
     context = mp.get_context("spawn")
-    with tempfile.TemporaryDirectory(prefix="load-workshop-") as tmp:
-        log = Path(tmp) / "server.log"
-        server = start_server(port, key, log)
-        clients: list = []
+    env = child_env(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)  # the key is the one given, nothing else
+    with tempfile.TemporaryDirectory(prefix="load-workshop-") as tmp, \
+            served("server", practice_args("--api-key", key), Path(tmp), env=env, own_group=True) as server:
+        rss_idle = rss(server.pid)
+        ready, go, out = context.Queue(), context.Event(), context.Queue()
+        shares = [total // args.clients + (1 if i < total % args.clients else 0) for i in range(args.clients)]
+        clients = [context.Process(target=client_process, daemon=True,
+                                   args=(i, server.chat_url, key, args.prompt, n, args.timeout - 30, ready, go, out))
+                   for i, n in enumerate(shares)]
         try:
-            wait_until_ready(server, root, key, log)
-            server_process = psutil.Process(server.pid)
-            rss_idle = server_process.memory_info().rss
-            ready, go, out = context.Queue(), context.Event(), context.Queue()
-            shares = [total // args.clients + (1 if i < total % args.clients else 0) for i in range(args.clients)]
-            clients = [context.Process(target=client_process, daemon=True,
-                                       args=(i, f"{root}/v1/chat/completions", key, args.prompt, n,
-                                             args.timeout - 30, ready, go, out))
-                       for i, n in enumerate(shares)]
             for client in clients:
                 client.start()
             for _ in clients:
                 ready.get(timeout=60)
 
-            checker = httpx.Client(timeout=30)  # made before the load: its SSL context is slow to build
-            with checker, Sampler(server.pid, root, key) as sampler:
-                server_cpu = cpu_seconds(server_process)
+            # Made before the load, as their SSL contexts are slow to build: one to check the key, one to sample.
+            checker, sampler = httpx.Client(timeout=30), httpx.Client(timeout=5)
+            with checker, sampler, Sampler(lambda: rss(server.pid, with_children=True), 0.1) as memory, \
+                    Sampler(lambda: active_streams(sampler, server.root_url, key), 0.5) as active:
+                server_cpu = cpu_seconds(server.pid)
                 started = time.monotonic()
                 go.set()
                 time.sleep(args.check_after)  # the streams are all open by now: check the key under load
-                checks = key_checks(checker, root, key)
-                reports = [out.get(timeout=args.timeout) for _ in clients]
+                checks = key_checks(checker, server.root_url, key)
+                reports: list[ClientReport] = [out.get(timeout=args.timeout) for _ in clients]
                 elapsed = time.monotonic() - started
-                server_cpu = cpu_seconds(server_process) - server_cpu
+                server_cpu = cpu_seconds(server.pid) - server_cpu
             for client in clients:
                 client.join(timeout=10)
         finally:
             for client in clients:
                 if client.is_alive():
                     client.kill()
-            stop_server(server)
 
-    records = [record for report in reports for record in report["results"]]
-    good = [r for r in records if not r.get("error")]
-    rates = [(r["chunks"] - 1) / (r["last"] - r["first"]) for r in good if r["chunks"] > 1 and r["last"] > r["first"]]
-    fractions = [rate / PACE for rate in rates]
-    ttfts = [r["ttft"] for r in good if r.get("ttft") is not None]
+    records = [record for report in reports for record in report.records]
+    good = [r for r in records if not r.error]
+    fractions = [r.rate / PACE for r in good if r.rate is not None]
+    ttfts = [r.ttft for r in good if r.ttft is not None]
     errors: dict[str, int] = {}
     for record in records:
-        if record.get("error"):
-            errors[record["error"][:120]] = errors.get(record["error"][:120], 0) + 1
-    figures = {
-        "students": args.students, "streams_each": args.streams_each, "streams": total, "clients": args.clients,
-        "prompt": args.prompt, "pace": PACE, "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
-        "completed": len(good), "errors": errors,
-        "chunks_min": min((r["chunks"] for r in records), default=0),
-        "chunks_max": max((r["chunks"] for r in records), default=0),
-        "rate_fraction_min": min(fractions, default=0.0),
-        "rate_fraction_p5": percentile(fractions, 0.05),
-        "rate_fraction_median": statistics.median(fractions) if fractions else 0.0,
-        "rate_fraction_max": max(fractions, default=0.0),
-        "ttft_p50_ms": 1000 * percentile(ttfts, 0.5), "ttft_p99_ms": 1000 * percentile(ttfts, 0.99),
-        "ttft_max_ms": 1000 * max(ttfts, default=float("nan")),
-        "peak_concurrent_client": peak_overlap(records),
-        "peak_active_server": max(sampler.active, default=0),
-        "rss_idle_mb": rss_idle / 2**20,
-        "rss_peak_mb": max(sampler.rss, default=0) / 2**20,
-        "rss_samples": len(sampler.rss),
-        "server_cpu_percent": 100 * server_cpu / elapsed,
-        "client_cpu_percent": [100 * report["cpu_s"] / elapsed for report in sorted(reports, key=lambda r: r["index"])],
-        "elapsed_s": elapsed,
-        "key_checks": checks,
-        "rate_fractions": sorted(round(x, 4) for x in fractions),
-    }
-    figures["targets"] = judge(figures)
-    figures["passed"] = all(target["pass"] for target in figures["targets"].values())
-    return figures
+        if record.error:
+            errors[record.error[:120]] = errors.get(record.error[:120], 0) + 1
+    return Figures(
+        students=args.students, streams_each=args.streams_each, streams=total, clients=args.clients,
+        prompt=args.prompt, pace=PACE, python=sys.version.split()[0], cpus=os.cpu_count(),
+        completed=len(good), errors=errors,
+        chunks_min=min((r.chunks for r in records), default=0),
+        chunks_max=max((r.chunks for r in records), default=0),
+        rate_fraction_min=min(fractions, default=0.0),
+        rate_fraction_p5=percentile(fractions, 0.05),
+        rate_fraction_median=statistics.median(fractions) if fractions else 0.0,
+        rate_fraction_max=max(fractions, default=0.0),
+        ttft_p50_ms=1000 * percentile(ttfts, 0.5), ttft_p99_ms=1000 * percentile(ttfts, 0.99),
+        ttft_max_ms=1000 * max(ttfts, default=float("nan")),
+        peak_concurrent_client=peak_overlap(records),
+        peak_active_server=max(active.values, default=0),
+        rss_idle_mb=rss_idle / 2**20,
+        rss_peak_mb=max(memory.values, default=0) / 2**20,
+        rss_samples=len(memory.values),
+        server_cpu_percent=100 * server_cpu / elapsed,
+        client_cpu_percent=[100 * report.cpu_s / elapsed for report in sorted(reports, key=lambda r: r.index)],
+        elapsed_s=elapsed,
+        key_checks=checks,
+        rate_fractions=sorted(round(x, 4) for x in fractions),
+    )
 
 
-def judge(f: dict) -> dict:
-    limit = f"{MIN_RATE_FRACTION:.0%} of {PACE:g} tok/s"
-    return {
-        "completed": {"target": f"all {f['streams']} streams complete, no error",
-                      "value": f"{f['completed']}/{f['streams']}", "pass": f["completed"] == f["streams"]},
-        "concurrent": {"target": f"all {f['streams']} streams open at once",
-                       "value": f"{f['peak_active_server']} (server), {f['peak_concurrent_client']} (clients)",
-                       "pass": f["peak_concurrent_client"] == f["streams"] and f["peak_active_server"] >= f["streams"]},
-        "rate_min": {"target": f"slowest stream >= {limit}",
-                     "value": f"{f['rate_fraction_min']:.1%}", "pass": f["rate_fraction_min"] >= MIN_RATE_FRACTION},
-        "rate_p5": {"target": f"p5 of streams >= {limit}",
-                    "value": f"{f['rate_fraction_p5']:.1%}", "pass": f["rate_fraction_p5"] >= MIN_RATE_FRACTION},
-        "rss": {"target": f"server peak RSS < {RSS_LIMIT_MB:g} MB",
-                "value": f"{f['rss_peak_mb']:.1f} MB (idle {f['rss_idle_mb']:.1f})",
-                "pass": 0 < f["rss_peak_mb"] < RSS_LIMIT_MB},
-        "wrong_key": {"target": "wrong key during the load: 401",
-                      "value": f"{f['key_checks']['wrong_key']['status']} in {f['key_checks']['wrong_key']['ms']:.0f} ms, "
-                               f"{f['key_checks']['active_streams']} streams open",
-                      "pass": f["key_checks"]["wrong_key"]["status"] == 401
-                      and f["key_checks"]["active_streams"] >= 0.9 * f["streams"]},
-        "no_key": {"target": "no key during the load: 401",
-                   "value": f"{f['key_checks']['no_key']['status']} in {f['key_checks']['no_key']['ms']:.0f} ms",
-                   "pass": f["key_checks"]["no_key"]["status"] == 401},
-    }
-
-
-def report(f: dict) -> str:
+def report(f: Figures) -> str:
+    models = f.key_checks.right_key_models
     lines = [
-        f"Workshop mode: {f['students']} students x {f['streams_each']} streams = {f['streams']} concurrent streams "
-        f"of \"{f['prompt']}\" at the default {f['pace']:g} tok/s, key required, {f['clients']} client processes, "
-        f"{f['cpus']} CPUs, Python {f['python']}, {f['elapsed_s']:.1f} s.",
+        f"Workshop mode: {f.students} students x {f.streams_each} streams = {f.streams} concurrent streams "
+        f"of \"{f.prompt}\" at the default {f.pace:g} tok/s, key required, {f.clients} client processes, "
+        f"{f.cpus} CPUs, Python {f.python}, {f.elapsed_s:.1f} s.",
         "",
-        "| target | value | result |",
-        "| --- | --- | --- |",
-    ]
-    lines += [f"| {t['target']} | {t['value']} | {'PASS' if t['pass'] else 'FAIL'} |" for t in f["targets"].values()]
-    lines += [
+        *targets_table(f.targets),
         "",
         "| figure | value |",
         "| --- | --- |",
-        f"| content chunks per stream | {f['chunks_min']}-{f['chunks_max']} |",
-        f"| rate / {f['pace']:g} tok/s: min, p5, median, max | {f['rate_fraction_min']:.1%}, "
-        f"{f['rate_fraction_p5']:.1%}, {f['rate_fraction_median']:.1%}, {f['rate_fraction_max']:.1%} |",
-        f"| time to first token: p50, p99, max | {f['ttft_p50_ms']:.0f}, {f['ttft_p99_ms']:.0f}, "
-        f"{f['ttft_max_ms']:.0f} ms |",
-        f"| server CPU during the load | {f['server_cpu_percent']:.0f}% of one core |",
-        f"| client processes' CPU | {', '.join(f'{c:.0f}%' for c in f['client_cpu_percent'])} |",
-        f"| server RSS: idle, peak ({f['rss_samples']} samples) | {f['rss_idle_mb']:.1f} MB, {f['rss_peak_mb']:.1f} MB |",
-        f"| right key's GET /v1/models during the load | {f['key_checks']['right_key_models']['status']} in "
-        f"{f['key_checks']['right_key_models']['ms']:.0f} ms |",
+        f"| content chunks per stream | {f.chunks_min}-{f.chunks_max} |",
+        f"| rate / {f.pace:g} tok/s: min, p5, median, max | {f.rate_fraction_min:.1%}, "
+        f"{f.rate_fraction_p5:.1%}, {f.rate_fraction_median:.1%}, {f.rate_fraction_max:.1%} |",
+        f"| time to first token: p50, p99, max | {f.ttft_p50_ms:.0f}, {f.ttft_p99_ms:.0f}, {f.ttft_max_ms:.0f} ms |",
+        f"| server CPU during the load | {f.server_cpu_percent:.0f}% of one core |",
+        f"| client processes' CPU | {', '.join(f'{c:.0f}%' for c in f.client_cpu_percent)} |",
+        f"| server RSS: idle, peak ({f.rss_samples} samples) | {f.rss_idle_mb:.1f} MB, {f.rss_peak_mb:.1f} MB |",
+        f"| right key's GET /v1/models during the load | {models.status} in {models.ms:.0f} ms |",
     ]
-    if f["errors"]:
-        lines += ["", "Errors:"] + [f"- {count} x {error}" for error, count in f["errors"].items()]
-    lines += ["", "PASS" if f["passed"] else "FAIL"]
+    if f.errors:
+        lines += ["", "Errors:"] + [f"- {count} x {error}" for error, count in f.errors.items()]
+    lines += ["", "PASS" if f.passed else "FAIL"]
     return "\n".join(lines)
 
 
@@ -420,8 +328,9 @@ def main(argv: list[str] | None = None) -> int:
         watchdog.cancel()
     print(report(figures))
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    return 0 if figures["passed"] else 1
+        args.json.write_text(json.dumps({**asdict(figures), "targets": [asdict(t) for t in figures.targets],
+                                         "passed": figures.passed}, indent=2) + "\n")
+    return 0 if figures.passed else 1
 
 
 def _own_children() -> list:

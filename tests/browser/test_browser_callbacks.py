@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from helpers.server import replies
+from tests.support import python_notebook
 
 NOTEBOOK = "browser-callbacks.ipynb"
 PROMPT = "count to 20"
@@ -38,12 +39,7 @@ display(widgets.VBox([go, place]))
 
 @pytest.mark.timeout(120)
 def test_stream_view_started_by_a_button_shows_its_text(lab, open_notebook, page):
-    notebook = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(APP)],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                  "language_info": {"name": "python"}},
-    )
-    nbformat.write(notebook, lab.root / NOTEBOOK)
+    nbformat.write(python_notebook(APP), lab.root / NOTEBOOK)
     notebook = open_notebook(NOTEBOOK)
     notebook.run(0)
     notebook.cell(0).get_by_role("button", name="Go", exact=True).click()

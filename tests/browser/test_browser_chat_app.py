@@ -32,13 +32,6 @@ def normalized(text: str) -> str:
     return " ".join(text.split())
 
 
-# In the page: how many times `needle` appears in what `node` shows, whitespace normalized.
-COUNT_JS = """(node, needle) => {
-    const normalized = text => text.split(/\\s+/).filter(Boolean).join(' ');
-    return normalized(node.textContent).split(normalized(needle)).length - 1;
-}"""
-
-
 @pytest.mark.timeout(240)
 def test_chat_app_remembers_a_name(open_notebook, practice, page, report):
     answers = expected_replies()
@@ -56,12 +49,12 @@ def test_chat_app_remembers_a_name(open_notebook, practice, page, report):
 
     for message, answer in zip(TURNS, answers):
         expect(send).to_be_enabled(timeout=REPLY_TIMEOUT)  # not still busy with the last answer
-        seen = app.evaluate(COUNT_JS, answer)
+        seen = app.evaluate("(node, needle) => notebookTest.count(node, needle)", answer)
         first_exchange = len(practice.app.exchanges)
         box.fill(message)
         send.click()
         page.wait_for_function(
-            "([node, needle, seen]) => (%s)(node, needle) > seen" % COUNT_JS,
+            "([node, needle, seen]) => notebookTest.count(node, needle) > seen",
             arg=[app.element_handle(), answer, seen], timeout=REPLY_TIMEOUT, polling=100,
         )
         exchanges = practice.app.exchanges[first_exchange:]

@@ -14,13 +14,13 @@ asserted is loose (p95 < 1 s): it catches a display that stalls, not a slow mach
 from __future__ import annotations
 
 import json
-import statistics
 import time
 
 import nbformat
 import pytest
 
 from helpers.display import REFRESH_PER_SECOND
+from tests.support import percentile, python_notebook
 
 NOTEBOOK = "browser-latency.ipynb"
 PROMPT = "tell me a long story"
@@ -29,15 +29,8 @@ P95_LIMIT_MS = 1000
 
 
 def write_notebook(path) -> None:
-    notebook = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell("import helpers"),
-            nbformat.v4.new_code_cell(f"result = helpers.stream_to_output({PROMPT!r}, max_tokens={MAX_TOKENS})"),
-        ],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                  "language_info": {"name": "python"}},
-    )
-    nbformat.write(notebook, path)
+    cell = f"result = helpers.stream_to_output({PROMPT!r}, max_tokens={MAX_TOKENS})"
+    nbformat.write(python_notebook("import helpers", cell), path)
 
 
 def utf16_length(text: str) -> int:
@@ -58,10 +51,8 @@ def clock_offset(page, rounds: int = 7) -> tuple[float, float]:
 
 
 def summary(values: list[float]) -> dict:
-    ordered = sorted(values)
-    percentiles = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {"n": len(ordered), "min": round(ordered[0], 1), "p50": round(percentiles[49], 1),
-            "p95": round(percentiles[94], 1), "max": round(ordered[-1], 1)}
+    return {"n": len(values), "min": round(min(values), 1), "p50": round(percentile(values, 0.50), 1),
+            "p95": round(percentile(values, 0.95), 1), "max": round(max(values), 1)}
 
 
 @pytest.mark.timeout(180)

@@ -7,11 +7,11 @@ The cells are found by their source (the first `stream_to_output(` cell, then th
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
+
+from tests.support import wait_until
 
 NOTEBOOK = "04-streaming.ipynb"
 SYNC_LIMIT_MS = 30_000  # a sync stream still going after this long is interrupted (■)
@@ -20,14 +20,6 @@ ENDED = ("✓", "■", "⚠")
 
 def is_sync_stream(source: str) -> bool:
     return "stream_to_output(" in source and "astream_to_output(" not in source
-
-
-def wait_until(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.05)
 
 
 @pytest.mark.timeout(240)
@@ -86,37 +78,16 @@ def test_streaming_notebook(open_notebook, practice, page, artifacts, report):
     before = notebook.start(stop_cell)
     stop = notebook.cell(stop_cell).get_by_role("button", name="Stop")
     expect(stop).to_be_enabled(timeout=30_000)
-    page.wait_for_function(
-        """(index) => {
-            const cell = document.querySelectorAll('.jp-Notebook .jp-Notebook-cell')[index];
-            const out = cell.querySelector('.jp-Cell-outputArea .widget-output');
-            return !!out && out.textContent.trim().length > 0;
-        }""",
-        arg=stop_cell, timeout=30_000,
-    )
+    notebook.wait_for_output_text(stop_cell, timeout=30_000)
     page.wait_for_timeout(2000)  # the brief: a reader clicks Stop after about two seconds
     assert not any(e in notebook.view(stop_cell)["status"] for e in ENDED), "the stream ended before Stop"
     # Time the click and the stopped status in the page itself, not across the Playwright round trips.
-    stop.evaluate(
-        """(button) => {
-            const cell = button.closest('.jp-Notebook-cell');
-            const status = cell.querySelector('.jp-Cell-outputArea .widget-hbox > .widget-html');
-            window.__stop = {clicked: null, stopped: null};
-            button.addEventListener('click', () => { window.__stop.clicked = performance.now(); }, {capture: true});
-            const observer = new MutationObserver(() => {
-                if (status.textContent.includes('stopped') && window.__stop.stopped === null) {
-                    window.__stop.stopped = performance.now();
-                    observer.disconnect();
-                }
-            });
-            observer.observe(status, {subtree: true, childList: true, characterData: true});
-        }"""
-    )
+    stop.evaluate("(button) => notebookTest.timeStop(button)")
     disconnects = practice.app.state.stats.client_disconnects
     shown_before = notebook.view(stop_cell)["text"]
     stop.click()
     status = notebook.wait_for_status(stop_cell, "■ stopped", timeout=10_000)
-    timing = page.evaluate("window.__stop")
+    timing = page.evaluate("notebookTest.stopTiming()")
     stopped_ms = timing["stopped"] - timing["clicked"]
     report(f"{NOTEBOOK} cell {stop_cell}: Stop -> {status!r} in {stopped_ms:.0f} ms")
     assert stopped_ms < 1000, f"the stream took {stopped_ms:.0f} ms to stop"
@@ -132,7 +103,8 @@ def test_streaming_notebook(open_notebook, practice, page, artifacts, report):
         assert shown["text"].startswith(shown_before) and sent.startswith(shown["text"]), (
             "the partial text on screen is not what the server sent")
     wait_until(lambda: practice.app.state.stats.client_disconnects > disconnects, 5,
-               "the practice server never saw the client go away")
-    wait_until(lambda: practice.app.state.stats.active_streams == 0, 5, "a stream is still running on the server")
+               "the practice server never saw the client go away", interval=0.05)
+    wait_until(lambda: practice.app.state.stats.active_streams == 0, 5, "a stream is still running on the server",
+               interval=0.05)
     notebook.cell(stop_cell).scroll_into_view_if_needed()  # the final screenshot (the page fixture's) shows it
     assert not page.console_errors, page.console_errors

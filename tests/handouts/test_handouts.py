@@ -13,32 +13,22 @@ widget paths are covered whatever notebooks exist), into temporary folders, then
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
-from nbclient import NotebookClient
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, python_notebook
+from tools import chromium, handouts
+from tools.handout_widgets import RENDERERS, WIDGET_STATE, WIDGET_VIEW, WidgetViews
+from tools.run_notebooks import run_notebook
+
 NOTEBOOKS = ROOT / "notebooks"
-CHROMIUM = "/usr/bin/chromium"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TREE_LINE = "Rooted deep where the quiet waters run"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium")
-
-
-sys.path.insert(0, str(ROOT / "tools"))  # the tool's modules import each other, as when run as a script
-import handout_pdf  # noqa: E402
-import handouts  # noqa: E402
-from handout_widgets import RENDERERS, WidgetViews  # noqa: E402
-
 REAL = sorted(NOTEBOOKS.glob(handouts.NOTEBOOK_GLOB))
 
 
@@ -96,41 +86,25 @@ def views_without_state(nb) -> int:
 # --- fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=handout_pdf.CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def open_offline(browser, page_path: Path) -> tuple[str, list[str]]:
     """Open a page with everything but file:/data: blocked; return (visible text, problems)."""
     problems: list[str] = []
-
-    def route(route) -> None:
-        if route.request.url.startswith(handout_pdf.LOCAL_SCHEMES):
-            route.continue_()
-        else:
-            problems.append(f"request to {route.request.url}")
-            route.abort()
-
+    blocked: list[str] = []
     context = browser.new_context()
     try:
         page = context.new_page()
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}")
-                if not r.url.startswith(handout_pdf.LOCAL_SCHEMES) else None)
-        context.route("**/*", route)
+                if not r.url.startswith(chromium.LOCAL_SCHEMES) else None)
+        chromium.block_network(context, blocked)
         page.goto(page_path.as_uri(), wait_until="load")
         page.wait_for_timeout(200)  # a late script error or request would show up by now
         page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         text = page.inner_text("body")
     finally:
         context.close()
+    problems += [f"request to {url}" for url in blocked]
     return normalize(text), sorted(set(problems))
 
 
@@ -142,20 +116,16 @@ def course(tmp_path_factory):
     return handouts.build(NOTEBOOKS, tmp_path_factory.mktemp("handouts"))
 
 
-SAMPLE_KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                 "language_info": {"name": "python"}}
-
-
 def _sample_notebooks(folder: Path) -> None:
-    first = new_notebook(metadata=SAMPLE_KERNEL, cells=[
+    first = python_notebook(
         new_markdown_cell("# First steps\n\n< [Contents](../README.md) | [Next](02-streams.ipynb) >"),
         new_code_cell("print('hello')"),
         new_markdown_cell("See [the streams, Stop button](02-streams.ipynb#Stop-button).\n\n"
                           "< [Contents](../README.md) | [Next](02-streams.ipynb) >"),
-    ])
+    )
     solution = new_code_cell("# Solution\nimport helpers\nsolved = await helpers.astream_to_output('write a haiku')")
     solution.metadata = {"jupyter": {"source_hidden": True}, "tags": ["solution"]}
-    second = new_notebook(metadata=SAMPLE_KERNEL, cells=[
+    second = python_notebook(
         new_markdown_cell("# Streams\n\n< [Previous](01-first.ipynb) | [Contents](../README.md) >"),
         new_code_cell("import helpers\nresult = helpers.stream_to_output('write a poem about a tree', title='A tree')"),
         new_markdown_cell("## Stop button"),
@@ -164,14 +134,11 @@ def _sample_notebooks(folder: Path) -> None:
                       "    dict(prompt='count to 12', title='Count')])"),
         new_markdown_cell("## Exercises\n\nStream a haiku."),
         solution,
-    ])
+    )
     nbformat.write(first, folder / "01-first.ipynb")
     nbformat.write(second, folder / "02-streams.ipynb")
-    for path in sorted(folder.glob("*.ipynb")):  # as tools/run_notebooks.py does
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
-                       store_widget_state=True).execute()
-        nbformat.write(nb, path)
+    for path in sorted(folder.glob("*.ipynb")):  # as `make notebooks` does
+        run_notebook(path, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +168,7 @@ def test_every_notebook_has_a_page_listed_in_the_index(course):
 def test_page_shows_the_streamed_text_offline(course, browser, notebook):
     nb = nbformat.read(notebook, as_version=4)
     assert views_without_state(nb) == 0, (
-        f"{notebook.name} has widget views whose state is not stored: run tools/run_notebooks.py on it")
+        f"{notebook.name} has widget views whose state is not stored: run `make notebooks`")
     text, problems = open_offline(browser, course.handouts[REAL.index(notebook)].page)
     assert problems == []
     missing = [line for line in streamed_lines(nb) if line not in text]
@@ -256,7 +223,7 @@ def test_pdf_has_a_page_per_notebook(course):
     data = course.pdf.read_bytes()
     assert data.startswith(b"%PDF-")
     assert course.blocked_requests == []
-    assert handout_pdf.count_pdf_pages(course.pdf) >= len(course.handouts) + 1  # + the contents page
+    assert chromium.count_pdf_pages(course.pdf) >= len(course.handouts) + 1  # + the contents page
 
 
 # --- a sample course, run here: the widget paths whatever notebooks exist -------------------
@@ -301,7 +268,7 @@ def test_sample_links_point_to_pages(sample):
 def test_sample_pdf(sample):
     assert sample.pdf.read_bytes().startswith(b"%PDF-")
     assert sample.blocked_requests == []
-    assert handout_pdf.count_pdf_pages(sample.pdf) >= 3
+    assert chromium.count_pdf_pages(sample.pdf) >= 3
 
 
 def test_the_offline_check_sees_requests_and_errors(browser, tmp_path):

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from helpers.server.replies import TREE_POEM
+from tests.support import ROOT
 
-HERE = Path(__file__).resolve().parent
 # The copy that notebook 07 shows learners, byte for byte the original (tests/test_notebooks.py checks its hash
 # against the documented example's).
-STORED_SEED = HERE.parent.parent / "notebooks" / "legacy" / "test_interference.py"
+STORED_SEED = ROOT / "notebooks" / "legacy" / "test_interference.py"
 SEED_ADDRESS = "http://localhost:1337"
 LEGACY_VERSION = "0.28.1"
 

@@ -12,17 +12,17 @@ them at) before the first test runs, and restored at the end.
 
 from __future__ import annotations
 
-import json
 import os
+import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from helpers.lab import server_answers
 from helpers.server.testing import free_port
+from tests.support import started
 
 MODEL_ALIAS = "smollm2"
 API_KEY = "not-needed"  # llama.cpp ignores the key unless started with --api-key
@@ -80,23 +80,15 @@ def model_path(real_python: str) -> Path:
     return models[0]
 
 
-def _answers(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/models", timeout=2) as response:
-            return isinstance(json.load(response).get("data"), list)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def llama_server(real_python: str, model_path: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Start ``llama_cpp.server`` with SmolLM2 on a free port; yield its base URL (ending with /v1).
+    """Start ``llama_cpp.server`` with SmolLM2 on a free port; yield its base URL (ending with /v1) once it
+    lists its model (an error answer, such as a 503 while the model loads, is not ready).
 
     ``--interrupt_requests False``: by default a new request interrupts the one being generated,
     which would cut short the side-by-side streams of the notebooks; this way they take turns.
     """
     port = free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
     command = [
         real_python, "-m", "llama_cpp.server",
         "--model", str(model_path),
@@ -108,33 +100,13 @@ def llama_server(real_python: str, model_path: Path, tmp_path_factory: pytest.Te
         "--interrupt_requests", "False",
     ]
     base_url = f"http://127.0.0.1:{port}/v1"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    started = time.monotonic()
-    try:
-        while not _answers(base_url):
-            if process.poll() is not None:
-                _fail(f"llama_cpp.server exited with code {process.returncode} before answering:\n{_tail(log_path)}")
-            if time.monotonic() - started > START_TIMEOUT:
-                _fail(f"llama_cpp.server did not answer GET {base_url}/models within {START_TIMEOUT:.0f} s:\n"
-                      f"{_tail(log_path)}")
-            time.sleep(0.25)
-        print(f"\nllama.cpp ({model_path.name}) answers at {base_url} after {time.monotonic() - started:.1f} s")
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with started("llama_cpp.server", command, log, env=dict(os.environ), stop_signal=signal.SIGTERM,
+                 stop_timeout=15) as server:
+        began = time.monotonic()
+        server.wait_until_ready(lambda: server_answers(base_url, models_only=True), START_TIMEOUT, interval=0.25)
+        print(f"\nllama.cpp ({model_path.name}) answers at {base_url} after {time.monotonic() - began:.1f} s")
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -151,11 +123,11 @@ def real_model_environment(llama_server: str):
             os.environ[name] = value
 
 
-def pytest_collection_modifyitems(items):
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(item.path).resolve().parents:
-            item.add_marker(pytest.mark.real_model)
+@pytest.fixture(autouse=True)
+def practice_settings(real_model_environment):
+    """Overrides the root conftest's fixture of this name, which points each test at the session's practice
+    server: here every test talks to llama.cpp."""
+    return real_model_environment
 
 
 def pytest_terminal_summary(terminalreporter):

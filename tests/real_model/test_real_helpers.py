@@ -20,6 +20,7 @@ import openai
 import pytest
 
 import helpers
+from tests.support import child_env
 
 PROMPT = "write a poem about a tree"
 
@@ -27,7 +28,7 @@ PROMPT = "write a poem about a tree"
 def test_check_command_passes_and_says_there_is_no_usage_chunk(tmp_path):
     # cwd is a temporary directory so that no .env file of the checkout gets in the way.
     done = subprocess.run([sys.executable, "-m", "helpers", "check"], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path, env=os.environ.copy())
+                          timeout=120, cwd=tmp_path, env=child_env())
     report = done.stdout
     assert done.returncode == 0, report + done.stderr
     assert os.environ["OPENAI_BASE_URL"] in report and "model smollm2" in report
@@ -136,6 +137,6 @@ def test_no_root_routes_the_missing_v1_is_explained():
 def test_demo_command_prints_a_reply(tmp_path, option):
     """The seed script, modernised: no max_tokens there, so SmolLM2 writes until it stops (a few seconds)."""
     done = subprocess.run([sys.executable, "-m", "helpers", "demo", *option], capture_output=True, text=True,
-                          timeout=110, cwd=tmp_path, env=os.environ.copy())
+                          timeout=110, cwd=tmp_path, env=child_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() and not done.stderr.strip()

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for kernel_harness
-from kernel_harness import Kernel  # noqa: E402
+from tests.kernel_harness import Kernel
 
 REPORT = (
     "print('\\nRESULT', json.dumps({'text': r.text, 'pieces': len(r.pieces), 'error': r.error, "
@@ -38,8 +35,7 @@ def kernel(real_model_environment):
 def result_of(run) -> dict | list:
     assert not run.errors, [e["content"]["traceback"][-1] for e in run.errors]
     assert run.reply["content"]["status"] == "ok"
-    line = next(line for line in reversed(run.stdout.splitlines()) if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return json.loads(run.printed("RESULT"))
 
 
 def widget_models(run) -> set[str]:

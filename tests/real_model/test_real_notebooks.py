@@ -21,17 +21,14 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from tools.notebook_client import SlicedPollClient
+from tests.support import ROOT, cell_tags
+from tools.notebook_client import notebook_client
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]-*.ipynb"))
 # Seconds per cell. SmolLM2-135M makes 30-80 tokens/s on 2 busy cores, and a call without max_tokens may
 # ramble on to the end of the context (2,048 tokens): 80 s has been seen for one such reply.
 CELL_TIMEOUT = 180
-
-
-def tags(cell) -> set[str]:
-    return set(cell.get("metadata", {}).get("tags", []))
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +76,7 @@ def problems_in(notebook: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
             continue
         first_line = cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-        meant = "raises-exception" in tags(cell)
+        meant = "raises-exception" in cell_tags(cell)
         if errors and not meant:
             error = errors[0]
             failures.append(f"cell {index} ({first_line!r}): {error.ename}: {str(error.evalue)[:300]}")
@@ -96,13 +93,9 @@ def problems_in(notebook: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
 def test_notebook_runs_against_llama_cpp(name, notebooks_copy, record_property):
     path = notebooks_copy / name
     notebook = nbformat.read(path, as_version=4)
-    client = SlicedPollClient(
-        notebook,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(notebooks_copy)}},
+    client = notebook_client(
+        notebook, notebooks_copy, CELL_TIMEOUT,
         allow_errors=True,  # run every cell, then report all the failures at once
-        store_widget_state=True,
         record_timing=True,  # the copy's cells get start/end times: the slowest are reported
     )
     started = time.perf_counter()

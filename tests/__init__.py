@@ -1,0 +1,1 @@
+"""The test suites (`make test` and the slow ones: see the Makefile) and the benchmarks (tests/bench)."""
