@@ -128,8 +128,10 @@ class Shape:
             "reasoning": {"effort": self.asked.reasoning_effort, "summary": self.asked.reasoning_summary},
             "store": self.asked.store, "temperature": self.asked.temperature, "text": self.asked.raw_text,
             "tool_choice": self.asked.raw_tool_choice, "tools": self.asked.raw_tools, "top_p": self.asked.top_p,
-            "truncation": "disabled", "usage": usage if done else None, "metadata": self.asked.metadata,
+            "truncation": "disabled", "metadata": self.asked.metadata,
         }
+        if done:  # OpenAI's description has no null usage: the key is left out until there is one
+            body["usage"] = usage
         ResponseObject.model_validate(body)  # the real API's own type: the shape cannot drift
         return body
 
