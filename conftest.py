@@ -3,18 +3,32 @@
 Python tests talk to one practice server that runs for the whole session (full speed, on a free port): an
 autouse fixture points OPENAI_BASE_URL at it for each of them. Notebooks are run as a learner runs them:
 their kernels start with no OPENAI_* variables, so each notebook's first cell, ``helpers.ensure_server()``,
-starts the practice server inside its own kernel on :1337 (at full speed: PRACTICE_TOKENS_PER_SECOND=0).
+starts the practice server inside its own kernel (at full speed: PRACTICE_TOKENS_PER_SECOND=0).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 
-from helpers.practice import PACE_VARIABLE
-from helpers.server import create_app
-from helpers.server.testing import ServerThread, running_server
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Under pytest-xdist each worker runs whole notebooks (--dist loadfile), so each gets a practice port of its
+# own: two kernels never share one in-kernel server (which stops with the kernel that started it). Set before
+# helpers is imported, as helpers.defaults reads it then; stored outputs still show :1337 (nbval masks ports).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PRACTICE_PORT"] = str(_free_port())
+
+from helpers.practice import PACE_VARIABLE  # noqa: E402
+from helpers.server import create_app  # noqa: E402
+from helpers.server.testing import ServerThread, running_server  # noqa: E402
 
 SETTINGS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL")
 
@@ -29,14 +43,6 @@ SESSION_ENV = {"OPENAI_BASE_URL": _SESSION_SERVER.base_url, "OPENAI_API_KEY": "n
 
 def _is_notebook_cell(item: pytest.Item) -> bool:
     return str(item.fspath).endswith(".ipynb")
-
-
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist, whatever uses port 1337 runs in one worker, one after the other: each notebook's
-    kernel starts the practice server there, and `make lab`'s test starts one too."""
-    for item in items:
-        if _is_notebook_cell(item) or item.path.name == "test_lab.py":
-            item.add_marker(pytest.mark.xdist_group("port-1337"))
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,10 @@ either API."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
+import jsonschema
 import openai
 import pytest
 
@@ -220,3 +222,37 @@ def test_a_failed_response_raises_with_the_text_kept(practice_server):
 def test_check_says_the_responses_api_is_there(practice_server):
     report = helpers.check(show=False)
     assert report.responses_api is True and "Responses API works" in str(report)
+
+
+# --- against OpenAI's own published description (vendored for the fuzzer: tests/fuzz/) -----------------
+
+SPEC = json.loads((Path(__file__).parent / "fuzz" / "openai-openapi.json").read_text())
+SCHEMA_CASES = [
+    ("practice", "write a haiku", {}),
+    ("practice-thinking", "write a haiku", {}),
+    ("practice-thinking+think-tags", "write a haiku", {}),
+    ("practice", "What's the weather in Paris and Tokyo?", {"tools": [WEATHER_TOOL]}),
+    ("practice", "tell me a long story", {"max_output_tokens": 16}),
+    ("practice+error@3", "write a haiku", {"stream": True}),
+    ("o4-mini", "write a haiku", {"reasoning": {"summary": "auto"}}),
+    ("practice", "the answer as json", {"text": {"format": {"type": "json_object"}}}),
+]
+
+
+def openai_schema(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({**SPEC, "$ref": f"#/components/schemas/{name}"})
+
+
+@pytest.mark.parametrize("model, prompt, params", SCHEMA_CASES, ids=[f"{m}:{list(p)}" for m, _, p in SCHEMA_CASES])
+def test_events_and_bodies_are_valid_against_openais_published_schema(practice_server, model, prompt, params):
+    request = {"model": model, "input": prompt, **params}
+    with httpx.Client(base_url=practice_server.base_url, timeout=10) as http:
+        streamed = http.post("/responses", json={**request, "stream": True}).text
+        events = [json.loads(block.split("data: ", 1)[1]) for block in streamed.strip().split("\n\n")]
+        bodies = [] if params.get("stream") else [http.post("/responses", json=request).json()]
+    for event in events:
+        error = jsonschema.exceptions.best_match(openai_schema("ResponseStreamEvent").iter_errors(event))
+        assert error is None, (event["type"], error.message[:300])
+    for body in bodies:
+        error = jsonschema.exceptions.best_match(openai_schema("Response").iter_errors(body))
+        assert error is None, error.message[:300]

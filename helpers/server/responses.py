@@ -191,10 +191,10 @@ class Shape:
         common = {"item_id": self.message_id, "output_index": at, "content_index": 0}
         opening = [{"type": "response.output_item.added", "output_index": at, "item": self._message_item(None, False)},
                    {"type": "response.content_part.added", **common,
-                    "part": {"type": "output_text", "text": "", "annotations": []}}]
+                    "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}]
         closing = [{"type": "response.output_text.done", **common, "text": text, "logprobs": []},
                    {"type": "response.content_part.done", **common,
-                    "part": {"type": "output_text", "text": text, "annotations": []}},
+                    "part": {"type": "output_text", "text": text, "annotations": [], "logprobs": []}},
                    {"type": "response.output_item.done", "output_index": at, "item": item}]
         return _Item(at, lambda step: step.kind == "text", opening, closing, item)
 

@@ -83,7 +83,7 @@ def parse_responses_request(body: dict, store: ResponseStore) -> ResponsesReques
         stream=_flag(body, "stream"), store=_flag(body, "store", default=True),
         max_output_tokens=_optional_int(body, "max_output_tokens", MIN_OUTPUT_TOKENS),
         temperature=_optional_number(body, "temperature", 0, 2), top_p=_optional_number(body, "top_p", 0, 1),
-        tools=offered, raw_tools=body.get("tools") or [],
+        tools=offered, raw_tools=[{**tool, "strict": tool.get("strict", True)} for tool in body.get("tools") or []],
         tool_choice=parse_choice(body.get("tool_choice"), offered, nested=False),
         raw_tool_choice=body.get("tool_choice") or "auto",
         parallel_tool_calls=_flag(body, "parallel_tool_calls", default=True),
