@@ -19,9 +19,14 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")  # the first one present w
 
 
 def reasoning_of(delta_or_message: Any) -> str:
-    """The thinking a delta or message carries in a field of its own, whichever the server uses."""
+    """The thinking a delta or message carries in a field of its own, whichever the server uses. The openai
+    types do not declare these fields, so they are among the model's extra fields (looked up there directly:
+    a missing attribute costs an exception, on every chunk)."""
+    extra = getattr(delta_or_message, "__pydantic_extra__", None)
+    if not extra:
+        return ""
     for name in REASONING_FIELDS:
-        value = getattr(delta_or_message, name, None)
+        value = extra.get(name)
         if isinstance(value, str) and value:
             return value
     return ""

@@ -22,6 +22,8 @@ class ThinkTags:
 
     def split(self, text: str) -> tuple[str, str, bool]:
         """(thinking, answer, moved): ``moved`` says the answer so far was thinking (a lone closing tag)."""
+        if self.state == "answer" and not self.held and (self.saw_open or "<" not in text):
+            return "", text, False  # the common case, on every chunk of an answer: nothing to look for
         text = self.held + text
         self.held = ""
         if self.state == "start":
