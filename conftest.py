@@ -14,21 +14,26 @@ import socket
 import pytest
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+os.environ.pop("PRACTICE_PORT", None)  # the tests expect the practice server's defaults, whatever the shell says
 
 
-# Under pytest-xdist each worker runs whole notebooks (--dist loadfile), so each gets a practice port of its
-# own: two kernels never share one in-kernel server (which stops with the kernel that started it). Set before
-# helpers is imported, as helpers.defaults reads it then; stored outputs still show :1337 (nbval masks ports).
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ["PRACTICE_PORT"] = str(_free_port())
+def _practice_port_for_this_worker() -> str:
+    """A port of this worker's own for its notebooks' in-kernel servers: 1338, 1339, ... (four digits like
+    1337, so the stored outputs' columns line up), the first one free from the worker's number on."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    for port in range(1338 + 10 * worker, 1338 + 10 * worker + 10):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return str(port)
+    raise RuntimeError("no free practice port for this pytest worker")
 
-from helpers.practice import PACE_VARIABLE  # noqa: E402
-from helpers.server import create_app  # noqa: E402
-from helpers.server.testing import ServerThread, running_server  # noqa: E402
+
+from helpers.practice import PACE_VARIABLE
+from helpers.server import create_app
+from helpers.server.testing import ServerThread, running_server
 
 SETTINGS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL")
 
@@ -43,6 +48,24 @@ SESSION_ENV = {"OPENAI_BASE_URL": _SESSION_SERVER.base_url, "OPENAI_API_KEY": "n
 
 def _is_notebook_cell(item: pytest.Item) -> bool:
     return str(item.fspath).endswith(".ipynb")
+
+
+# Under pytest-xdist each worker runs whole notebooks (--dist loadfile), and each worker's kernels get a practice
+# port of their own: two kernels never share one in-kernel server (it stops with the kernel that started it).
+# Only the kernels see it (they start during the first cell's setup); this process keeps :1337 as its default.
+WORKER_PRACTICE_PORT = _practice_port_for_this_worker() if os.environ.get("PYTEST_XDIST_WORKER") else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    if WORKER_PRACTICE_PORT and _is_notebook_cell(item):
+        os.environ["PRACTICE_PORT"] = WORKER_PRACTICE_PORT
+        try:
+            yield
+        finally:
+            os.environ.pop("PRACTICE_PORT", None)
+    else:
+        yield
 
 
 @pytest.fixture(autouse=True)

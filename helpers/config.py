@@ -17,8 +17,9 @@ import openai
 from dotenv import dotenv_values, find_dotenv
 
 from . import hub
-from .defaults import PRACTICE_BASE_URL, PRACTICE_MODEL, PRACTICE_PORT
+from .defaults import PRACTICE_BASE_URL, PRACTICE_MODEL
 
+GPT4FREE_BASE_URL = "http://localhost:1337/v1"  # g4f's own port, wherever PRACTICE_PORT moves the practice server
 PLACEHOLDER_KEY = "not-needed"  # the openai client refuses an empty key, even for servers that ignore it
 ENV_NAMES = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -42,7 +43,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "practice": Preset(PRACTICE_BASE_URL, PLACEHOLDER_KEY, PRACTICE_MODEL, "this tutorial's offline server: python -m helpers serve"),
-    "gpt4free": Preset(PRACTICE_BASE_URL, PLACEHOLDER_KEY, "gpt-4o-mini", f"g4f's interference API, also on :{PRACTICE_PORT}; it may send errors inside the stream"),
+    "gpt4free": Preset(GPT4FREE_BASE_URL, PLACEHOLDER_KEY, "gpt-4o-mini", "g4f's interference API, on the practice server's usual port; it may send errors inside the stream"),
     "openai": Preset("https://api.openai.com/v1", None, "gpt-4o-mini", "needs a real key (OPENAI_API_KEY); costs money"),
     "ollama": Preset("http://localhost:11434/v1", "ollama", "llama3.2", "key ignored; model must be pulled first (ollama pull llama3.2)"),
     "lmstudio": Preset("http://localhost:1234/v1", "lm-studio", "local-model", "key ignored; start the server in LM Studio's Developer tab"),
