@@ -82,12 +82,15 @@ test-handouts: $(STAMP)  ## handouts: streamed text on every page, offline in De
 HUB_VENV := $(CACHE)/venv-hub
 HUB_PROXY := $(CACHE)/node-hub/node_modules/.bin/configurable-http-proxy
 test-hub: $(STAMP)  ## a classroom on a real JupyterHub: five students run notebook 04 against the practice service
-	@$(HUB_VENV)/bin/python -c "import jupyterhub, jupyterlab, ipykernel, ipywidgets, openai, starlette, uvicorn, dotenv" \
+	@# The hub's venv holds the package's dependencies (the service and the students' servers import helpers from
+	@# this checkout): it is made again whenever that list changes.
+	@mkdir -p $(CACHE) && $(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+		> $(CACHE)/hub-requirements.txt
+	@cmp -s $(CACHE)/hub-requirements.txt $(HUB_VENV)/requirements.txt && $(HUB_VENV)/bin/python -c "import jupyterhub" \
 		2>/dev/null || { rm -rf $(HUB_VENV); $(PYTHON) -m venv $(HUB_VENV) && \
-		$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
-			> $(HUB_VENV)/requirements.txt && \
 		$(HUB_VENV)/bin/pip install -q --upgrade pip && \
-		$(HUB_VENV)/bin/pip install -q -c constraints.txt jupyterhub -r $(HUB_VENV)/requirements.txt; }
+		$(HUB_VENV)/bin/pip install -q -c constraints.txt jupyterhub -r $(CACHE)/hub-requirements.txt && \
+		cp $(CACHE)/hub-requirements.txt $(HUB_VENV)/requirements.txt; }
 	@test -x $(HUB_PROXY) || npm install --prefix $(CACHE)/node-hub --no-audit --no-fund --silent configurable-http-proxy@5
 	HUB_PYTHON=$(HUB_VENV)/bin/python HUB_PROXY=$(HUB_PROXY) $(PY) -m pytest -n 0 tests/hub
 
