@@ -61,7 +61,7 @@ fuzz-spec:  ## re-trim tests/fuzz/openai-openapi.json (OPENAPI_REPO=a clone of g
 	$(PYTHON) tools/trim_openapi.py --repo $(OPENAPI_REPO)
 
 test-soak: $(STAMP)  ## workshop mode for SOAK_SECONDS (120; the full soak is 600): 200 streams that abort, stall, reconnect
-	$(PY) tests/soak/soak.py --seconds $(SOAK_SECONDS) --json artifacts/soak.json
+	$(PY) -m tests.soak.soak --seconds $(SOAK_SECONDS) --json artifacts/soak.json
 
 # The browser suites fail at once, saying how to install it, without Chromium (tools/chromium.py).
 test-browser: $(STAMP)  ## JupyterLab in Debian's Chromium, driven by Playwright

@@ -50,11 +50,11 @@ def test_stream_to_output(kernel):
     assert result["text"].strip() and result["pieces"] > 1
     assert result["finish_reason"] in {"stop", "length"}
     assert result["usage"] is False and result["tokens"] == result["pieces"] <= 60  # no usage chunk: pieces counted
-    assert {"OutputModel", "HTMLModel"} <= widget_models(run)
+    assert {"OutputModel", "AnyModel"} <= widget_models(run)  # the stream view and the Output its text goes to
     # The streamed text went to the Output widget (as stream messages the front end routes there)
     assert result["text"][:20] in run.stdout
     # ... and the final status line says how it ended.
-    statuses = [s.get("value", "") for s in run.comm_states() if "value" in s]
+    statuses = [s["status"] for s in run.comm_states() if s.get("status")]
     assert statuses and "✓" in statuses[-1] and "tokens" in statuses[-1]
 
 

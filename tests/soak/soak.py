@@ -1,6 +1,6 @@
 """Soak test of workshop mode: a room's worth of paced streams for minutes, with clients that misbehave.
 
-    python tests/soak/soak.py [--seconds 600] [--streams 200] [--seed 1] [--json out.json]
+    python -m tests.soak.soak [--seconds 600] [--streams 200] [--seed 1] [--json out.json]
 
 Starts ``python -m helpers serve --host 127.0.0.1 --port FREE --api-key RANDOM`` (workshop mode: the key is required;
 the default pace, 30 tokens/s; the access log on, as an instructor runs it; this script only talks to 127.0.0.1).
@@ -31,9 +31,7 @@ import argparse
 import json
 import os
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,11 +41,11 @@ from pathlib import Path
 import httpx
 import psutil
 
-from students import run_event_loop, run_lanes  # this script's folder is on sys.path
+from helpers.defaults import TOKENS_PER_SECOND
+from tests.bench.core import HOST, served
+from tests.soak.students import run_event_loop, run_lanes
 
-ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"  # loopback only
-PACE = 30.0  # the server's default --tokens-per-second, which this test does not pass
+PACE = TOKENS_PER_SECOND  # the server's default --tokens-per-second, which this test does not pass
 LIMIT = 0.10  # memory and file descriptors at the end: within 10% of after the warm-up
 WINDOW = 5.0  # seconds of samples whose median is "the figure at" a moment
 WARMUP_MAX = 60.0
@@ -61,50 +59,6 @@ def warmup_seconds(seconds: float) -> float:
 
 
 # --- the server --------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def start_server(port: int, key: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        env.pop(name, None)
-    with log.open("wb") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "helpers", "serve", "--host", HOST, "--port", str(port), "--api-key", key],
-            stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True,
-        )
-
-
-def wait_until_ready(server: subprocess.Popen, root: str, key: str, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{root}/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer within {timeout:g} s:\n{log.read_text()[-2000:]}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """SIGINT (uvicorn's clean shutdown), then kill after 5 s."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
 
 
 def open_fds(pid: int) -> int:
@@ -172,14 +126,11 @@ def settle(pid: int, root: str, key: str, idle_fds: int, timeout: float = 15) ->
 
 def run(args: argparse.Namespace) -> dict:
     key = secrets.token_urlsafe(16)
-    port = free_port()
-    root = f"http://{HOST}:{port}"
     warmup = warmup_seconds(args.seconds)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        log = Path(tmp) / "server.log"
-        server = start_server(port, key, log)
-        try:
-            wait_until_ready(server, root, key, log)
+        serve = ["helpers", "serve", "--host", HOST, "--port", "{port}", "--api-key", key]  # the access log on
+        with served("practice-server", serve, Path(tmp)) as server:
+            root = server.root_url
             process = psutil.Process(server.pid)
             idle_rss, idle_fds = process.memory_info().rss, open_fds(server.pid)
             cpu_before = sum(process.cpu_times()[:2])
@@ -191,10 +142,8 @@ def run(args: argparse.Namespace) -> dict:
             fds_after, active_after = settle(server.pid, root, key, idle_fds)
             rss_after = process.memory_info().rss
             stats = httpx.get(f"{root}/practice/stats", headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
-            still_running = server.poll() is None
-        finally:
-            stop_server(server)
-        log_text = log.read_text(errors="replace")
+            still_running = server.child.process.poll() is None
+        log_text = server.child.log.read_text(errors="replace")
     rss_warm, fds_warm = sampler.around(warmup)
     rss_end, fds_end = sampler.around(args.seconds)
     figures = {
