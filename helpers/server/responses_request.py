@@ -15,7 +15,7 @@ from . import structured
 from .tools import Choice, Tool, check_tool_messages, parse_choice, parse_tools
 from .errors import APIError, bad_request
 from .store import ResponseStore
-from .validation import _flag, _optional_int, _optional_number, _wrong_type, reasoning_effort
+from .validation import flag, optional_int, optional_number, wrong_type, reasoning_effort
 
 ROLES = {"user", "system", "developer", "assistant"}
 TEXT_PARTS = {"input_text", "output_text", "text"}
@@ -51,13 +51,13 @@ def parse_responses_request(body: dict, store: ResponseStore) -> ResponsesReques
     model = body.get("model")
     if not isinstance(model, str):
         raise bad_request("You must provide a model parameter.", param="model", code="missing_required_parameter") \
-            if model is None else _wrong_type("model", "a string", model)
+            if model is None else wrong_type("model", "a string", model)
     if "input" not in body:
         raise bad_request("Missing required parameter: 'input'.", param="input", code="missing_required_parameter")
     new_messages = input_messages(body["input"])
     instructions = body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
-        raise _wrong_type("instructions", "a string", instructions)
+        raise wrong_type("instructions", "a string", instructions)
     previous_id = body.get("previous_response_id")
     earlier = _earlier(previous_id, store)
     messages = ([{"role": "system", "content": instructions}] if instructions else []) + earlier + new_messages
@@ -65,28 +65,28 @@ def parse_responses_request(body: dict, store: ResponseStore) -> ResponsesReques
     offered = parse_tools(body.get("tools"), nested=False)
     text = body.get("text")
     if text is not None and not isinstance(text, dict):
-        raise _wrong_type("text", "an object", text)
+        raise wrong_type("text", "an object", text)
     text_format = structured.parse_format((text or {}).get("format"), param="text.format", nested=False)
     structured.require_json_mentioned(text_format, messages, param="input")
     reasoning = body.get("reasoning") or {}
     if not isinstance(reasoning, dict):
-        raise _wrong_type("reasoning", "an object", reasoning)
+        raise wrong_type("reasoning", "an object", reasoning)
     summary = reasoning.get("summary")
     if summary not in (None, "auto", "concise", "detailed"):
         raise bad_request(f"Invalid value for 'reasoning.summary': expected 'auto', 'concise' or 'detailed', "
                           f"but got {summary!r}.", param="reasoning.summary", code="invalid_value")
     metadata = body.get("metadata") or {}
     if not isinstance(metadata, dict):
-        raise _wrong_type("metadata", "an object", metadata)
+        raise wrong_type("metadata", "an object", metadata)
     return ResponsesRequest(
         model=model, messages=messages, new_messages=new_messages, raw_input=body["input"], instructions=instructions,
-        stream=_flag(body, "stream"), store=_flag(body, "store", default=True),
-        max_output_tokens=_optional_int(body, "max_output_tokens", MIN_OUTPUT_TOKENS),
-        temperature=_optional_number(body, "temperature", 0, 2), top_p=_optional_number(body, "top_p", 0, 1),
+        stream=flag(body, "stream"), store=flag(body, "store", default=True),
+        max_output_tokens=optional_int(body, "max_output_tokens", MIN_OUTPUT_TOKENS),
+        temperature=optional_number(body, "temperature", 0, 2), top_p=optional_number(body, "top_p", 0, 1),
         tools=offered, raw_tools=[{**tool, "strict": tool.get("strict", True)} for tool in body.get("tools") or []],
         tool_choice=parse_choice(body.get("tool_choice"), offered, nested=False),
         raw_tool_choice=body.get("tool_choice") or "auto",
-        parallel_tool_calls=_flag(body, "parallel_tool_calls", default=True),
+        parallel_tool_calls=flag(body, "parallel_tool_calls", default=True),
         text_format=text_format, raw_text=text or {"format": {"type": "text"}},
         reasoning_effort=reasoning_effort(reasoning.get("effort"), "reasoning.effort"), reasoning_summary=summary,
         previous_response_id=previous_id, metadata=metadata,
@@ -97,7 +97,7 @@ def _earlier(previous_id: Any, store: ResponseStore) -> list[dict]:
     if previous_id is None:
         return []
     if not isinstance(previous_id, str):
-        raise _wrong_type("previous_response_id", "a string", previous_id)
+        raise wrong_type("previous_response_id", "a string", previous_id)
     stored = store.get(previous_id)
     if stored is None:
         raise APIError(404, f"Previous response with id '{previous_id}' not found.", param="previous_response_id",
@@ -110,12 +110,12 @@ def input_messages(value: Any) -> list[dict]:
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
     if not isinstance(value, list):
-        raise _wrong_type("input", "a string or an array of input items", value)
+        raise wrong_type("input", "a string or an array of input items", value)
     messages: list[dict] = []
     for index, item in enumerate(value):
         param = f"input[{index}]"
         if not isinstance(item, dict):
-            raise _wrong_type(param, "an object", item)
+            raise wrong_type(param, "an object", item)
         kind = item.get("type", "message")
         if kind == "message":
             messages.append(_message(item, param))
@@ -145,7 +145,7 @@ def _message(item: dict, param: str) -> dict:
     if isinstance(content, str):
         return {"role": role, "content": content}
     if not isinstance(content, list):
-        raise _wrong_type(f"{param}.content", "a string or an array of content parts", content)
+        raise wrong_type(f"{param}.content", "a string or an array of content parts", content)
     texts = []
     for number, part in enumerate(content):
         where = f"{param}.content[{number}]"
@@ -162,5 +162,5 @@ def _text(item: dict, name: str, param: str) -> str:
         if value is None:
             raise bad_request(f"Missing required parameter: '{param}.{name}'.", param=f"{param}.{name}",
                               code="missing_required_parameter")
-        raise _wrong_type(f"{param}.{name}", "a string", value)
+        raise wrong_type(f"{param}.{name}", "a string", value)
     return value

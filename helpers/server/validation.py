@@ -1,4 +1,5 @@
-"""Checking a chat completion request body, with OpenAI-style messages for each mistake."""
+"""Checking a chat completion request body, with OpenAI-style messages for each mistake. Its checks of one
+field (`flag`, `optional_int`, `optional_number`, `wrong_type`) serve responses_request.py too."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _wrong_type(param: str, expected: str, value: Any) -> APIError:
+def wrong_type(param: str, expected: str, value: Any) -> APIError:
     return bad_request(
         f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
         param=param,
@@ -109,11 +110,11 @@ def _check_content(index: int, message: dict) -> None:
     if isinstance(content, str):
         return
     if not isinstance(content, list):
-        raise _wrong_type(param, "a string or an array of content parts", content)
+        raise wrong_type(param, "a string or an array of content parts", content)
     for part_index, part in enumerate(content):
         part_param = f"{param}[{part_index}]"
         if not isinstance(part, dict):
-            raise _wrong_type(part_param, "an object", part)
+            raise wrong_type(part_param, "an object", part)
         if part.get("type") != "text":
             raise bad_request(
                 f"Invalid value for '{part_param}.type': the practice server accepts only 'text' parts.",
@@ -121,14 +122,14 @@ def _check_content(index: int, message: dict) -> None:
                 code="invalid_value",
             )
         if not isinstance(part.get("text"), str):
-            raise _wrong_type(f"{part_param}.text", "a string", part.get("text"))
+            raise wrong_type(f"{part_param}.text", "a string", part.get("text"))
 
 
 def _check_messages(messages: Any) -> list[dict]:
     if messages is None:
         raise bad_request("Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter")
     if not isinstance(messages, list):
-        raise _wrong_type("messages", "an array", messages)
+        raise wrong_type("messages", "an array", messages)
     if not messages:
         raise bad_request(
             "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
@@ -137,7 +138,7 @@ def _check_messages(messages: Any) -> list[dict]:
         )
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
-            raise _wrong_type(f"messages[{index}]", "an object", message)
+            raise wrong_type(f"messages[{index}]", "an object", message)
         role = message.get("role")
         if not isinstance(role, str) or role not in ROLES:
             raise bad_request(
@@ -150,14 +151,14 @@ def _check_messages(messages: Any) -> list[dict]:
     return messages
 
 
-def _optional_int(body: dict, name: str, minimum: int) -> int | None:
+def optional_int(body: dict, name: str, minimum: int) -> int | None:
     value = body.get(name)
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON has one number type: 1.0 is an integer, as JSON Schema says
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _wrong_type(name, "an integer", value)
+        raise wrong_type(name, "an integer", value)
     if value < minimum:
         raise bad_request(
             f"Invalid '{name}': integer below minimum value. Expected a value >= {minimum}, but got {value} instead.",
@@ -167,12 +168,12 @@ def _optional_int(body: dict, name: str, minimum: int) -> int | None:
     return value
 
 
-def _optional_number(body: dict, name: str, low: float, high: float) -> float | None:
+def optional_number(body: dict, name: str, low: float, high: float) -> float | None:
     value = body.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _wrong_type(name, "a number", value)
+        raise wrong_type(name, "a number", value)
     if not low <= value <= high:
         raise bad_request(
             f"Invalid '{name}': expected a value between {low:g} and {high:g}, but got {value} instead.",
@@ -188,7 +189,7 @@ def _stop_sequences(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise _wrong_type("stop", "a string or an array of strings", value)
+        raise wrong_type("stop", "a string or an array of strings", value)
     if len(value) > MAX_STOP_SEQUENCES:
         raise bad_request(
             f"Invalid 'stop': at most {MAX_STOP_SEQUENCES} stop sequences are allowed, but got {len(value)}.",
@@ -197,12 +198,12 @@ def _stop_sequences(value: Any) -> list[str]:
     return value
 
 
-def _flag(body: dict, name: str, default: bool = False) -> bool:
+def flag(body: dict, name: str, default: bool = False) -> bool:
     value = body.get(name)
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise _wrong_type(name, "a boolean", value)
+        raise wrong_type(name, "a boolean", value)
     return value
 
 
@@ -212,32 +213,32 @@ def parse_chat_request(body: dict) -> ChatRequest:
     if model is None:
         raise bad_request("You must provide a model parameter.", param="model", code="missing_required_parameter")
     if not isinstance(model, str):
-        raise _wrong_type("model", "a string", model)
+        raise wrong_type("model", "a string", model)
     messages = _check_messages(body.get("messages"))
-    stream = _flag(body, "stream")
+    stream = flag(body, "stream")
     stream_options = body.get("stream_options")
     include_usage = False
     if stream_options is not None:
         if not isinstance(stream_options, dict):
-            raise _wrong_type("stream_options", "an object", stream_options)
+            raise wrong_type("stream_options", "an object", stream_options)
         if not stream:
             raise bad_request(
                 "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options"
             )
-        include_usage = _flag(stream_options, "include_usage")
-    max_tokens = _optional_int(body, "max_tokens", 1)
-    max_completion_tokens = _optional_int(body, "max_completion_tokens", 1)
-    n = _optional_int(body, "n", 1)
+        include_usage = flag(stream_options, "include_usage")
+    max_tokens = optional_int(body, "max_tokens", 1)
+    max_completion_tokens = optional_int(body, "max_completion_tokens", 1)
+    n = optional_int(body, "n", 1)
     if n is not None and n > 1:
         raise bad_request(
             f"Invalid 'n': the practice server makes one choice per request, but got n={n}. Leave n out or use 1.",
             param="n",
             code="unsupported_value",
         )
-    temperature = _optional_number(body, "temperature", 0, 2)
-    _optional_number(body, "top_p", 0, 1)
-    _optional_number(body, "presence_penalty", -2, 2)
-    _optional_number(body, "frequency_penalty", -2, 2)
+    temperature = optional_number(body, "temperature", 0, 2)
+    optional_number(body, "top_p", 0, 1)
+    optional_number(body, "presence_penalty", -2, 2)
+    optional_number(body, "frequency_penalty", -2, 2)
     offered = parse_tools(body.get("tools"))
     check_tool_messages(messages)
     response_format = structured.parse_format(body.get("response_format"))
@@ -251,10 +252,10 @@ def parse_chat_request(body: dict) -> ChatRequest:
         max_completion_tokens=max_completion_tokens,
         stop=_stop_sequences(body.get("stop")),
         temperature=temperature,
-        seed=_optional_int(body, "seed", -(2**63)),
+        seed=optional_int(body, "seed", -(2**63)),
         tools=offered,
         tool_choice=parse_choice(body.get("tool_choice"), offered),
-        parallel_tool_calls=_flag(body, "parallel_tool_calls", default=True),
+        parallel_tool_calls=flag(body, "parallel_tool_calls", default=True),
         response_format=response_format,
         reasoning_effort=reasoning_effort(body.get("reasoning_effort")),
     )
@@ -264,7 +265,7 @@ def reasoning_effort(value: Any, param: str = "reasoning_effort") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _wrong_type(param, "a string", value)
+        raise wrong_type(param, "a string", value)
     if value in thinking.SENTENCES:
         return value
     raise bad_request(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import threading
 import time
@@ -201,6 +202,29 @@ def cpu_seconds(pid: int) -> float:
 
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
+
+
+def with_watchdog(run: Callable[[], T], seconds: float, what: str) -> T | None:
+    """``run()``, but if it has not returned within ``seconds`` every process this run started is killed and
+    the run exits 2: a hung server or client must not hang CI. A failure is reported in one line: None."""
+    import psutil
+
+    def give_up() -> None:
+        print(f"FAIL: {what} gave no result within {seconds:g} s; stopping everything", file=sys.stderr, flush=True)
+        for child in psutil.Process().children(recursive=True):  # the server and clients: only what we started
+            child.kill()
+        os._exit(2)
+
+    watchdog = threading.Timer(seconds, give_up)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return run()
+    except Exception as error:  # noqa: BLE001
+        print(f"FAIL: {what} could not run: {type(error).__name__}: {error}", file=sys.stderr)
+        return None
+    finally:
+        watchdog.cancel()
 
 
 # --- targets -------------------------------------------------------------------------------------

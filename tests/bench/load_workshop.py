@@ -26,13 +26,13 @@ import secrets
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tests.bench.core import (Sampler, StreamRecord, Target, async_client, chat_body, cpu_seconds,
-                              practice_args, read_stream, rss, run_loop, served, targets_table)
+                              practice_args, read_stream, rss, run_loop, served, targets_table,
+                              with_watchdog)
 from tests.support import child_env, percentile
 
 PACE = 30.0  # the server's default --tokens-per-second, which this test does not pass
@@ -307,36 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    # A watchdog: whatever hangs, the run ends, with the server and the clients stopped.
-    def give_up() -> None:
-        print(f"FAIL: no result within {args.timeout:g} s; stopping everything", file=sys.stderr, flush=True)
-        for child in mp.active_children():
-            child.kill()
-        for process in _own_children():  # the server and the clients: only what this run started
-            process.kill()
-        os._exit(2)
-
-    watchdog = threading.Timer(args.timeout, give_up)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        figures = run(args)
-    except Exception as error:  # noqa: BLE001
-        print(f"FAIL: the load test could not run: {type(error).__name__}: {error}", file=sys.stderr)
+    figures = with_watchdog(lambda: run(args), args.timeout, "the load test")
+    if figures is None:
         return 2
-    finally:
-        watchdog.cancel()
     print(report(figures))
     if args.json:
         args.json.write_text(json.dumps({**asdict(figures), "targets": [asdict(t) for t in figures.targets],
                                          "passed": figures.passed}, indent=2) + "\n")
     return 0 if figures.passed else 1
-
-
-def _own_children() -> list:
-    import psutil
-
-    return psutil.Process().children(recursive=True)
 
 
 if __name__ == "__main__":

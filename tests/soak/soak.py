@@ -34,7 +34,6 @@ import secrets
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -42,7 +41,7 @@ import httpx
 import psutil
 
 from helpers.defaults import TOKENS_PER_SECOND
-from tests.bench.core import HOST, served
+from tests.bench.core import HOST, Sampler, served, with_watchdog
 from tests.soak.students import run_event_loop, run_lanes
 
 PACE = TOKENS_PER_SECOND  # the server's default --tokens-per-second, which this test does not pass
@@ -65,48 +64,31 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-class Sampler:
-    """Every second, in a thread: (seconds since start, the server's RSS in bytes, its open file descriptors,
-    its active streams)."""
+class ServerProbe:
+    """One sample of the server, for tests.bench.core.Sampler: (seconds since start, its RSS in bytes, its open
+    file descriptors, its active streams). A server that is gone raises, and the sample is left out."""
 
     def __init__(self, pid: int, root: str, key: str) -> None:
         self.process = psutil.Process(pid)
         self.stats = httpx.Client(base_url=root, headers={"Authorization": f"Bearer {key}"}, timeout=10)
-        self.samples: list[tuple[float, int, int, int]] = []
         self.started = time.monotonic()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.sample, daemon=True)
 
-    def sample(self) -> None:
-        while not self.stop.is_set():
-            moment = time.monotonic() - self.started
-            try:
-                rss, fds = self.process.memory_info().rss, open_fds(self.process.pid)
-            except (psutil.Error, OSError):
-                return  # the server is gone: the run will say so
-            try:
-                active = self.stats.get("/practice/stats").json()["active_streams"]
-            except httpx.HTTPError:
-                active = -1  # no answer within 10 s: the figures will show it
-            self.samples.append((moment, rss, fds, active))
-            self.stop.wait(1.0)
+    def __call__(self) -> tuple[float, int, int, int]:
+        moment = time.monotonic() - self.started
+        rss, fds = self.process.memory_info().rss, open_fds(self.process.pid)
+        try:
+            active = self.stats.get("/practice/stats").json()["active_streams"]
+        except httpx.HTTPError:
+            active = -1  # no answer within 10 s: the figures will show it
+        return moment, rss, fds, active
 
-    def around(self, moment: float) -> tuple[float, float]:
-        """Median RSS and fds over the WINDOW seconds before moment."""
-        window = [(rss, fds) for t, rss, fds, _ in self.samples if moment - WINDOW <= t <= moment]
-        if not window:
-            return float("nan"), float("nan")
-        return statistics.median(r for r, _ in window), statistics.median(f for _, f in window)
 
-    def __enter__(self) -> "Sampler":
-        self.started = time.monotonic()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.stats.close()
+def around(samples: list[tuple[float, int, int, int]], moment: float) -> tuple[float, float]:
+    """Median RSS and fds over the WINDOW seconds before moment."""
+    window = [(rss, fds) for t, rss, fds, _ in samples if moment - WINDOW <= t <= moment]
+    if not window:
+        return float("nan"), float("nan")
+    return statistics.median(r for r, _ in window), statistics.median(f for _, f in window)
 
 
 # --- the run -----------------------------------------------------------------------------------------------
@@ -134,18 +116,20 @@ def run(args: argparse.Namespace) -> dict:
             process = psutil.Process(server.pid)
             idle_rss, idle_fds = process.memory_info().rss, open_fds(server.pid)
             cpu_before = sum(process.cpu_times()[:2])
-            with Sampler(server.pid, root, key) as sampler:
+            probe = ServerProbe(server.pid, root, key)
+            with probe.stats, Sampler(probe, interval=1.0) as sampler:
                 tally = run_event_loop(run_lanes(f"{root}/v1/chat/completions", key, args.streams, args.seconds,
                                               args.seed))
-                elapsed = time.monotonic() - sampler.started
+                elapsed = time.monotonic() - probe.started
+            samples = sampler.values
             server_cpu = sum(process.cpu_times()[:2]) - cpu_before
             fds_after, active_after = settle(server.pid, root, key, idle_fds)
             rss_after = process.memory_info().rss
             stats = httpx.get(f"{root}/practice/stats", headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
             still_running = server.child.process.poll() is None
         log_text = server.child.log.read_text(errors="replace")
-    rss_warm, fds_warm = sampler.around(warmup)
-    rss_end, fds_end = sampler.around(args.seconds)
+    rss_warm, fds_warm = around(samples, warmup)
+    rss_end, fds_end = around(samples, args.seconds)
     figures = {
         "seconds": args.seconds, "streams": args.streams, "seed": args.seed, "pace": PACE, "warmup_s": warmup,
         "elapsed_s": elapsed, "cpus": os.cpu_count(), "python": sys.version.split()[0],
@@ -155,15 +139,15 @@ def run(args: argparse.Namespace) -> dict:
         "rate_fraction_median": statistics.median(tally.rates) / PACE if tally.rates else 0.0,
         "rate_fraction_min": min(tally.rates) / PACE if tally.rates else 0.0,
         "rss_idle_mb": idle_rss / 2**20, "rss_warm_mb": rss_warm / 2**20, "rss_end_mb": rss_end / 2**20,
-        "rss_peak_mb": max((s[1] for s in sampler.samples), default=0) / 2**20, "rss_after_mb": rss_after / 2**20,
+        "rss_peak_mb": max((s[1] for s in samples), default=0) / 2**20, "rss_after_mb": rss_after / 2**20,
         "fds_idle": idle_fds, "fds_warm": fds_warm, "fds_end": fds_end,
-        "fds_peak": max((s[2] for s in sampler.samples), default=0), "fds_after": fds_after,
+        "fds_peak": max((s[2] for s in samples), default=0), "fds_after": fds_after,
         "active_streams_after": active_after, "server_stats": stats, "server_running": still_running,
         "server_cpu_percent": 100 * server_cpu / elapsed,
         "server_log_tracebacks": log_text.count("Traceback"),
-        "active_streams_median": statistics.median(s[3] for s in sampler.samples if warmup <= s[0] <= args.seconds),
-        "active_streams_max": max((s[3] for s in sampler.samples), default=0),
-        "samples": [(round(t, 1), round(rss / 2**20, 2), fds, active) for t, rss, fds, active in sampler.samples],
+        "active_streams_median": statistics.median(s[3] for s in samples if warmup <= s[0] <= args.seconds),
+        "active_streams_max": max((s[3] for s in samples), default=0),
+        "samples": [(round(t, 1), round(rss / 2**20, 2), fds, active) for t, rss, fds, active in samples],
     }
     figures["targets"] = judge(figures)
     figures["passed"] = all(t["pass"] for t in figures["targets"].values())
@@ -238,23 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    # A watchdog: whatever hangs, the run ends, with the server stopped.
-    def give_up() -> None:
-        print("FAIL: the soak did not finish in time; stopping the server", file=sys.stderr, flush=True)
-        for child in psutil.Process().children(recursive=True):  # only what this run started
-            child.kill()
-        os._exit(2)
-
-    watchdog = threading.Timer(args.seconds + 180, give_up)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        figures = run(args)
-    except Exception as error:  # noqa: BLE001
-        print(f"FAIL: the soak could not run: {type(error).__name__}: {error}", file=sys.stderr)
+    figures = with_watchdog(lambda: run(args), args.seconds + 180, "the soak")
+    if figures is None:
         return 2
-    finally:
-        watchdog.cancel()
     print(report(figures))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
