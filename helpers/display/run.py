@@ -6,9 +6,8 @@ again for ipykernel 7.4: jupyter-ui-poll 1.1 handles queued messages from inside
 kernel's ``do_one_iteration``, which ipykernel 7 no longer has (it quietly does nothing: a Stop click sent
 during a blocking loop under ``ui_events()`` was never handled); ipykernel 7's subshells run messages beside
 a busy cell, but only those a front end addresses to a subshell, and the widget manager sends its clicks to
-the main shell. The interrupt
-is passed on once the view shows the partial text, so a Run All stops there, as it does for any
-interrupted cell. ``astream_to_output`` awaits, which leaves the kernel free to handle the Stop button,
+the main shell. The interrupt is passed on once the view shows the partial text, so a Run All stops
+there, as it does for any interrupted cell. ``astream_to_output`` awaits, which leaves the kernel free to handle the Stop button,
 and ``side_by_side`` runs several at once.
 """
 
@@ -90,7 +89,7 @@ async def astream_to_output(
         async for _ in text_stream.progress():
             view.refresh(result)
 
-    task = asyncio.ensure_future(consume())
+    task = asyncio.create_task(consume())
     view.on_stop(task.cancel)
     try:
         await task

@@ -86,7 +86,7 @@ class HubTokens:
             return verdict.owner
         check = self._pending.get(key)
         if check is None:
-            check = self._pending[key] = asyncio.ensure_future(self._check(key, token))
+            check = self._pending[key] = asyncio.create_task(self._check(key, token))
         return (await asyncio.shield(check)).owner  # one waiter leaving does not cancel the others' check
 
     async def _check(self, key: str, token: str) -> Verdict:
