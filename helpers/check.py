@@ -10,9 +10,9 @@ from openai.types import Model
 
 from . import chat, config
 from .defaults import PRACTICE_OWNER
+from .errors import explain
 
 BUDGET = 400  # tokens for check's tiny requests: room for a thinking model to think, then say OK
-from .errors import explain
 
 
 @dataclass

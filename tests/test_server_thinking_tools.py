@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import List, Literal, Optional
+from typing import Literal, Optional
 
 import httpx
 import jsonschema
@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from helpers.server import replies
+from tests.test_schema_values import MathResponse  # openai-python's parsing.py example
 
 HAIKU = [{"role": "user", "content": "write a haiku"}]
 WEATHER_PROMPT = [{"role": "user", "content": "What's the weather in Paris and Tokyo?"}]
@@ -248,16 +249,6 @@ def test_malformed_tools_are_400s(client, tools, choice, match):
 
 
 # --- structured output -------------------------------------------------------------------------------
-
-
-class Step(BaseModel):
-    explanation: str
-    output: str
-
-
-class MathResponse(BaseModel):
-    steps: List[Step]
-    final_answer: str
 
 
 class Pet(BaseModel):
