@@ -7,7 +7,6 @@ The cells are found by their source (the first `stream_to_output(` cell, then th
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -15,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.browser import stream_view
 from tests.browser.stream_view import ENDED
+from tests.support import wait_until
 
 NOTEBOOK = "04-streaming.ipynb"
 SYNC_LIMIT_MS = 30_000  # a sync stream still going after this long is interrupted (■)
@@ -22,14 +22,6 @@ SYNC_LIMIT_MS = 30_000  # a sync stream still going after this long is interrupt
 
 def is_sync_stream(source: str) -> bool:
     return "stream_to_output(" in source and "astream_to_output(" not in source
-
-
-def wait_until(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.05)
 
 
 @pytest.mark.timeout(240)

@@ -15,7 +15,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import httpx
 import pytest
 
 from helpers.server.testing import free_port
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSROOM_CONFIG = ROOT / "classroom" / "jupyterhub_config.py"
@@ -81,30 +81,27 @@ class Hub:
             self.driver.post(f"/users/{name}").raise_for_status()
         response = self.driver.post(f"/users/{name}/server")
         assert response.status_code in (201, 202, 400), response.text  # 400: already running
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             model = self.driver.get(f"/users/{name}").json()
             server = model.get("servers", {}).get("", {})
-            if server.get("ready"):
-                return
             if not model.get("pending") and not server:
                 raise RuntimeError(f"{name}'s server failed to start: see the hub's log in {self.folder}")
-            time.sleep(0.25)
-        raise TimeoutError(f"{name}'s server was not ready after {timeout} s")
+            return bool(server.get("ready"))
+
+        wait_until(ready, timeout, f"{name}'s server was not ready after {timeout} s", interval=0.25)
 
 
 def _wait_for_hub(api: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"JupyterHub exited ({process.returncode}):\n{log.read_text()[-4000:]}")
         try:
-            if httpx.get(api + "/", timeout=2).status_code == 200:
-                return
+            return httpx.get(api + "/", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"JupyterHub did not answer at {api} in {timeout} s:\n{log.read_text()[-4000:]}")
+            return False
+
+    wait_until(up, timeout, lambda: f"JupyterHub did not answer at {api} in {timeout} s:\n{log.read_text()[-4000:]}",
+               interval=0.25)
 
 
 @pytest.fixture(scope="session")

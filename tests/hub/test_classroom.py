@@ -24,7 +24,8 @@ import pytest
 
 from helpers import hub as helpers_hub
 from helpers.server.testing import free_port
-from remote_kernel import CellRun, RemoteKernel
+from tests.hub.remote_kernel import CellRun, RemoteKernel
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "04-streaming.ipynb"
@@ -262,15 +263,14 @@ def test_the_command_line_on_all_interfaces_takes_the_hubs_tokens_as_its_key(hub
         first_line = process.stdout.readline()
         assert "as a JupyterHub service" in first_line and f":{port}/v1" in first_line, first_line
         base = f"http://127.0.0.1:{port}/services/practice/v1"
-        deadline = time.monotonic() + 20
-        while True:
+        def answer() -> httpx.Response | None:
+            assert process.poll() is None, "the service exited"
             try:
-                response = httpx.get(base + "/models", timeout=2)
-                break
+                return httpx.get(base + "/models", timeout=2)
             except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "the service did not answer"
-                time.sleep(0.1)
-        assert response.status_code == 401
+                return None
+
+        assert wait_until(answer, 20, "the service did not answer", interval=0.1).status_code == 401
         token = student_tokens(hub, STUDENTS[4])
         assert httpx.get(base + "/models", headers=_auth(token), timeout=10).status_code == 200
     finally:

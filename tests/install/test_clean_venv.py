@@ -21,10 +21,11 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-import httpx
 import pytest
 
+from helpers.lab import server_answers
 from helpers.server.testing import free_port
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_PYTHON = os.environ.get("BUILD_PYTHON", "")
@@ -113,15 +114,11 @@ def smoke_test(venv: Path, workdir: Path) -> None:
     server = subprocess.Popen([python, "-m", "helpers", "serve", "--port", str(port)], cwd=workdir,
                               env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "the practice server did not start"
-            time.sleep(0.1)
+        def up() -> bool:
+            assert server.poll() is None, "the practice server exited"
+            return bool(server_answers(f"http://127.0.0.1:{port}/v1", timeout=1, models_only=True))
+
+        wait_until(up, 30, "the practice server did not start", interval=0.1)
         env = clean_env(OPENAI_BASE_URL=f"http://localhost:{port}/v1")
         check = run([python, "-m", "helpers", "check"], cwd=workdir, env=env, timeout=60).stdout
         assert "this is the practice server" in check and "All good" in check, check

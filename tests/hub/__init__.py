@@ -1,0 +1,1 @@
+"""make test-hub: a real JupyterHub with the practice server as its service."""

@@ -1,0 +1,1 @@
+"""make test-install: the built sdist and wheel, installed into clean venvs."""
