@@ -4,7 +4,6 @@ and that Stop, an interrupt and a terminal behave."""
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from nbclient import NotebookClient
 from helpers.display.throttle import STATUS_PER_SECOND, TEXT_PER_SECOND
 from helpers.server import replies
 from tests.kernel_harness import Kernel
-from tests.support import wait_until
+from tests.support import child_env, wait_until
 
 MARKDOWN_PROMPT = "show me some markdown"
 MARKDOWN_REPLY = replies.reply_text([{"role": "user", "content": MARKDOWN_PROMPT}])
@@ -254,7 +253,7 @@ def test_a_terminal_gets_plain_text(practice_server):
     """No notebook front end (plain python, or IPython in a terminal): the text is printed as it arrives."""
     code = "import helpers; r = helpers.stream_to_output('write a haiku')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "OPENAI_BASE_URL": practice_server.base_url})
+                          env=child_env(OPENAI_BASE_URL=practice_server.base_url))
     assert done.returncode == 0, done.stderr
     haiku = replies.reply_text([{"role": "user", "content": "write a haiku"}])
     assert done.stdout.startswith(haiku + "\n✓ "), done.stdout

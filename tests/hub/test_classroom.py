@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import configparser
-import os
 import re
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import pytest
 from helpers import hub as helpers_hub
 from helpers.server.testing import free_port
 from tests.hub.remote_kernel import CellRun, RemoteKernel
-from tests.support import wait_until
+from tests.support import child_env, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "04-streaming.ipynb"
@@ -255,8 +254,8 @@ def test_the_servers_token_has_the_scopes_the_classroom_config_grants(hub, class
 def test_the_command_line_on_all_interfaces_takes_the_hubs_tokens_as_its_key(hub, classroom):
     """`serve --jupyterhub --host 0.0.0.0`, as in a cluster's hub pod: no --api-key, and still no open door."""
     port = free_port()
-    env = {**os.environ, "JUPYTERHUB_API_URL": hub.api, "JUPYTERHUB_SERVICE_URL": f"http://hub:{port}",
-           "JUPYTERHUB_SERVICE_PREFIX": "/services/practice/", "PYTHONPATH": str(ROOT)}
+    env = child_env(JUPYTERHUB_API_URL=hub.api, JUPYTERHUB_SERVICE_URL=f"http://hub:{port}",
+                    JUPYTERHUB_SERVICE_PREFIX="/services/practice/")
     process = subprocess.Popen([sys.executable, "-m", "helpers", "serve", "--jupyterhub", "--host", "0.0.0.0",
                                 "--no-access-log"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -7,7 +7,6 @@ Each cell ends by printing one ``RESULT {json}`` line, which the test reads back
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -26,7 +25,7 @@ REPORTS = (
 
 @pytest.fixture(scope="module")
 def kernel(real_model_environment):
-    with Kernel(dict(os.environ)) as k:
+    with Kernel() as k:  # this session's environment: OPENAI_* point at llama.cpp
         setup = k.run("import helpers, json", timeout=60)
         assert not setup.errors, setup.errors
         yield k
