@@ -146,6 +146,21 @@ def test_the_store_is_bounded_oldest_first(fresh_server):
     assert client.responses.retrieve(ids[-1]).output_text == "1 2 3 4 5"
 
 
+def test_the_store_is_bounded_in_bytes_too(fresh_server):
+    """1,000 requests of the 1 MiB the server accepts must not keep 1 GB: the size bound drops the oldest."""
+    server = fresh_server()
+    store = server.app.state.responses
+    store.max_bytes = 1_000_000
+    client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
+    big = "tree " * 60_000  # 300 kB
+    ids = [client.responses.create(model="practice", input=f"{big} {n}").id for n in range(6)]
+    assert 1 <= len(store) <= 3 and store.bytes <= store.max_bytes
+    assert store.bytes == sum(store.get(i).size for i in ids if store.get(i))  # what is counted is what is kept
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(ids[0])
+    assert client.responses.retrieve(ids[-1]).id == ids[-1]
+
+
 @pytest.mark.parametrize("spec, error", [("429", openai.RateLimitError), ("401", openai.AuthenticationError),
                                          ("500", openai.InternalServerError), ("404", openai.NotFoundError)])
 def test_status_faults(client, spec, error):
