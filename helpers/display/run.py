@@ -7,8 +7,8 @@ kernel's ``do_one_iteration``, which ipykernel 7 no longer has (it quietly does 
 during a blocking loop under ``ui_events()`` was never handled); ipykernel 7's subshells run messages beside
 a busy cell, but only those a front end addresses to a subshell, and the widget manager sends its clicks to
 the main shell. The interrupt is passed on once the view shows the partial text, so a Run All stops
-there, as it does for any interrupted cell. ``astream_to_output`` awaits, which leaves the kernel free to handle the Stop button,
-and ``side_by_side`` runs several at once.
+there, as it does for any interrupted cell. ``astream_to_output`` awaits, which leaves the kernel free to
+handle the Stop button, and ``side_by_side`` runs several at once.
 """
 
 from __future__ import annotations

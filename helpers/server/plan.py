@@ -44,7 +44,7 @@ class ToolCall:
     pieces: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)  # a stream holds one per token: slots halve what 300 open streams keep in memory
+@dataclass(slots=True)  # a stream holds one per token: slots make each half the size
 class Step:
     """One streamed piece: thinking, answer text, or a fragment of a tool call's arguments."""
 
