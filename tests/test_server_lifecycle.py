@@ -241,6 +241,16 @@ def test_serve_help_explains_faults():
 
 
 @pytest.mark.timeout(30)
+def test_a_key_that_starts_with_a_dash(cli_server):
+    """secrets.token_urlsafe() starts with "-" one time in 64; as one word (--api-key=KEY) argparse takes it."""
+    key = "-room-key-7d1e"
+    server = cli_server(f"--api-key={key}")
+    url = server.root_url + "/v1/models"
+    assert httpx.get(url, timeout=10).status_code == 401
+    assert httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code == 200
+
+
+@pytest.mark.timeout(30)
 def test_the_key_never_appears_in_the_server_output(cli_server):
     key, wrong = "sk-room-key-3c9e71f0", "sk-wrong-guess-5b28d4aa"
     server = cli_server("--api-key", key)

@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> Figures:
     context = mp.get_context("spawn")
     env = child_env(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)  # the key is the one given, nothing else
     with tempfile.TemporaryDirectory(prefix="load-workshop-") as tmp, \
-            served("server", practice_args("--api-key", key), Path(tmp), env=env, own_group=True) as server:
+            served("server", practice_args(f"--api-key={key}"), Path(tmp), env=env, own_group=True) as server:
         rss_idle = rss(server.pid)
         ready, go, out = context.Queue(), context.Event(), context.Queue()
         shares = [total // args.clients + (1 if i < total % args.clients else 0) for i in range(args.clients)]

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> dict:
     key = secrets.token_urlsafe(16)
     warmup = warmup_seconds(args.seconds)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        serve = ["helpers", "serve", "--host", HOST, "--port", "{port}", "--api-key", key]  # the access log on
+        serve = ["helpers", "serve", "--host", HOST, "--port", "{port}", f"--api-key={key}"]  # the access log on
         with served("practice-server", serve, Path(tmp)) as server:
             root = server.root_url
             process = psutil.Process(server.pid)
